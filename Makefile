@@ -1,0 +1,58 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make book   create .venv if missing, execute every notebook, build the HTML book
+#   make test   create .venv if missing, run the whole test suite (what CI runs)
+
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+# Keep each kernel on one thread while two pytest workers share two cores.
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TYING_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
+
+.PHONY: env vendor book serve test test-fast lint exercises chromium clean
+
+env: $(STAMP) _vendor/VERSIONS.json
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and alone: the CPU wheel, so nothing later pulls a CUDA build
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+vendor: _vendor/VERSIONS.json
+_vendor/VERSIONS.json: tools/vendor_js.py
+	$(BIN)/python tools/vendor_js.py
+
+book: env
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo ""
+	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
+	@echo "or serve it with: make serve   (then http://127.0.0.1:8000)"
+
+serve:
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
+
+# Headless Chromium for the browser tests (Debian/Ubuntu; never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core; }
+
+test: env chromium
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax \
+	  tests notebooks solutions exercises
+
+# Library tests only (seconds): handy while editing lib/.
+test-fast: env
+	$(TEST_ENV) $(BIN)/python -m pytest tests -m "not slow" -q
+
+lint: env
+	$(BIN)/ruff check lib tests tools
+	$(BIN)/ruff format --check lib tests tools
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,61 @@
+"""``tying``: the companion library of the *Parameter Tying* textbook.
+
+Submodules:
+    device      pick cuda / mps / cpu in one place (``TYING_DEVICE`` overrides)
+    layers      tied and untied ``nn.Module`` implementations
+    theory      closed forms stated in the text, each tested against simulation
+    data        offline data sets (nothing is downloaded)
+    viz         the book's matplotlib style and chapter figures
+    widgets     sliders that work live in a kernel and static in the book
+    training    a small training loop with a progress bar
+    experiments the experiments behind the chapters
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .device import get_device, seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "get_device", "seed_everything", "setup"]
+
+
+def setup(
+    seed: int = 0, *, device: str | torch.device | None = None, verbose: bool = True
+) -> torch.device:
+    """What the first cell of every notebook does: seed everything, style figures, pick a device.
+
+    Returns the device chosen by :func:`tying.device.get_device`.
+    """
+    from .viz import use_style
+
+    seed_everything(seed)
+    use_style()
+    _register_figure_display()
+    chosen = get_device(device)
+    if verbose:
+        print(f"tying {__version__} | torch {torch.__version__} | device: {chosen} | seed: {seed}")
+    return chosen
+
+
+def _register_figure_display() -> None:
+    """Let a bare ``fig`` at the end of a cell display as a PNG.
+
+    The book draws on :class:`matplotlib.figure.Figure` objects outside pyplot
+    (no global state, nothing shown twice), and IPython only knows how to show
+    those once pyplot's inline backend is loaded.  Outside IPython this does nothing.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight", dpi=100))
