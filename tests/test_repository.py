@@ -113,7 +113,7 @@ def test_every_name_a_notebook_imports_from_tying_exists(path):
 
 
 def test_bibliography_keys_cited_exist():
-    bib = (ROOT / "book/references.bib").read_text()
+    bib = "\n".join(p.read_text() for p in [ROOT / "book/references.bib", *(ROOT / "book/bib").glob("*.bib")])
     keys = set(re.findall(r"@\w+\{([^,]+),", bib))
     cited: set[str] = set()
     for path in [*NOTEBOOKS, *(ROOT / "book").glob("*.md")]:
@@ -121,4 +121,6 @@ def test_bibliography_keys_cited_exist():
         for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
             cited.update(k.strip() for k in group.split(","))
     missing = cited - keys
-    assert not missing, f"cited but not in references.bib: {sorted(missing)}"
+    assert not missing, f"cited but not in any .bib file: {sorted(missing)}"
+    duplicated = {k for k in keys if len(re.findall(r"@\w+\{" + re.escape(k) + ",", bib)) > 1}
+    assert not duplicated, f"keys defined twice: {sorted(duplicated)}"
