@@ -61,6 +61,9 @@ def built_book(tmp_path_factory) -> Path:
     """Build the whole book from scratch (every notebook executed) into a temporary folder."""
     out = tmp_path_factory.mktemp("book")
     jb = Path(sys.executable).with_name("jupyter-book")
+    # Build as a reader would: with progress bars (ipywidgets), so the vendored
+    # widget manager is exercised by the browser tests below.
+    env = {k: v for k, v in os.environ.items() if k != "TYING_PROGRESS"}
     start = time.perf_counter()
     proc = subprocess.run(
         [
@@ -76,6 +79,7 @@ def built_book(tmp_path_factory) -> Path:
         capture_output=True,
         text=True,
         timeout=1500,
+        env=env,
     )
     seconds = time.perf_counter() - start
     log = proc.stdout + proc.stderr
@@ -202,6 +206,8 @@ def test_exemplar_chapter_maths_figures_and_static_slider(browser, served_book, 
             assert figures.nth(i).evaluate("i => i.complete && i.naturalWidth > 0")
         captions = page.locator("figure figcaption")
         assert captions.count() >= 2
+        # The training progress bar is an ipywidget rendered from saved state by the vendored manager.
+        page.wait_for_selector(".jupyter-widgets.widget-hprogress, .widget-hprogress", timeout=15_000)
 
         slider = page.locator(".tying-slider").first
         slider.scroll_into_view_if_needed()

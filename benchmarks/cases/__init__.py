@@ -1,0 +1,1 @@
+"""One module per benchmarked layer; each exposes ``run(quick, device) -> list[dict]``."""

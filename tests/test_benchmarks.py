@@ -1,0 +1,32 @@
+"""Smoke run of the benchmark runner (tiny sizes, one repeat), so it cannot rot."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_quick_benchmark_run_writes_results(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["quick"] is True
+    assert {"cpu", "torch", "device", "torch_threads"} <= set(results["machine"])
+    assert results["copy_bandwidth"]["bytes_per_s"] > 0
+    rows = results["rows"]
+    assert rows, "no benchmark rows"
+    for row in rows:
+        assert row["min_s"] <= row["median_s"] <= row["max_s"]
+        assert row["relative_to_library"] > 0
+        assert row["mode"] in ("forward", "forward+backward", "build", "matmul", "memory")
+    cases = {row["case"] for row in rows}
+    assert "LocallyConnected2d" in cases
+    table = (tmp_path / "RESULTS.md").read_text()
+    assert "| shape | implementation |" in table and "Quick smoke run" in table
