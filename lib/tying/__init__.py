@@ -16,10 +16,11 @@ from __future__ import annotations
 import torch
 
 from .device import get_device, seed_everything
+from .practice import assert_tied
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "get_device", "seed_everything", "setup"]
+__all__ = ["__version__", "assert_tied", "get_device", "seed_everything", "setup"]
 
 
 def setup(
