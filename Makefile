@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # Keep each kernel on one thread while two pytest workers share two cores.
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TYING_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: env vendor book serve test test-fast lint exercises chromium clean
+.PHONY: env vendor book serve test test-fast lint exercises grade chromium clean
 
 env: $(STAMP) _vendor/VERSIONS.json
 
@@ -53,6 +53,14 @@ test-fast: env
 lint: env
 	$(BIN)/ruff check lib tests tools
 	$(BIN)/ruff format --check lib tests tools
+
+# Regenerate the student notebooks in exercises/ from their single source in solutions/.
+exercises: env
+	$(BIN)/python -m tying.grading.generate
+
+# Grade notebooks from the command line, e.g. make grade NB="submissions/*.ipynb"
+grade: env
+	$(BIN)/python -m tying.grade $(NB)
 
 clean:
 	rm -rf _build .pytest_cache
