@@ -7,9 +7,10 @@ matrix, zero outside each unit's receptive field, and do one dense matmul.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
-
 from tying.layers import LocallyConnected2d, locally_connected2d_loop
 
 from ..harness import time_call
@@ -39,6 +40,10 @@ class DenseMaskedLocallyConnected2d(nn.Module):
         return y.reshape(x.shape[0], *self.out_shape)
 
 
+def naive(local: LocallyConnected2d, x: torch.Tensor) -> torch.Tensor:
+    return locally_connected2d_loop(x, local.weight, local.bias, local.stride, local.padding, local.dilation)
+
+
 def _bytes(local: LocallyConnected2d, batch: int) -> int:
     """Minimum traffic of one forward pass: weights and bias read once, input read, output written."""
     elem = local.weight.element_size()
@@ -58,14 +63,13 @@ def run(quick: bool, device: torch.device) -> list[dict]:
         conv = nn.Conv2d(c, c_out, k, padding=k // 2, device=device)
         x = torch.randn(batch, c, hw, hw, device=device)
         impls = {
-            "vectorised": lambda x: local(x),
-            "naive loop": lambda x: locally_connected2d_loop(x, local.weight, local.bias, local.stride, local.padding, local.dilation),
-            "Conv2d (tied)": lambda x: conv(x),
+            "vectorised": local,
+            "naive loop": functools.partial(naive, local),
+            "Conv2d (tied)": conv,
         }
         dense_params = (c_out * hw * hw) * (c * hw * hw)
         if dense_params * 4 <= 512 * (1 << 20):  # the dense matrix must fit in 512 MB
-            dense = DenseMaskedLocallyConnected2d(local)
-            impls["dense masked matrix"] = lambda x: dense(x)
+            impls["dense masked matrix"] = DenseMaskedLocallyConnected2d(local)
         shape = f"N={batch}, C={c}->{c_out}, {hw}x{hw}, k={k}"
         for impl, fn in impls.items():
             for mode in ("forward", "forward+backward"):
