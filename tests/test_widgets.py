@@ -74,3 +74,10 @@ def test_budget_and_bad_arguments():
         Param([1, 2], initial=3)
     with pytest.raises(TypeError, match="expected values"):
         make().figure(a=1)
+
+
+def test_instances_are_registered_and_callbacks_can_be_timed():
+    slider = make()
+    assert any(s is slider for s in FrameSlider.instances())
+    timings = slider.time_callbacks(repeats=2)
+    assert len(timings) == 2 * slider.n_frames and min(timings) > 0

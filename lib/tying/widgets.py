@@ -31,6 +31,7 @@ import itertools
 import json
 import statistics
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -45,6 +46,9 @@ __all__ = ["Param", "FrameSlider", "MAX_FRAMES", "MAX_FRAME_BYTES"]
 MAX_FRAMES = 49
 #: Budget for the precomputed frames of one page, in bytes of PNG data.
 MAX_FRAME_BYTES = 1_500_000
+
+# Every slider created in this process, so the budget script can time them all.
+_INSTANCES: weakref.WeakSet = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -117,12 +121,33 @@ class FrameSlider:
         self.params = {
             name: p if isinstance(p, Param) else Param(list(p)) for name, p in self.params.items()
         }
+        _INSTANCES.add(self)
         n = self.n_frames
         if n > MAX_FRAMES:
             raise ValueError(
                 f"{n} frames exceed the book's budget of {MAX_FRAMES} per slider figure "
                 f"(one slider of 25 values, or two of 7 x 7); use fewer values"
             )
+
+    def __hash__(self) -> int:  # identity, so instances can live in a WeakSet
+        return id(self)
+
+    @staticmethod
+    def instances() -> list[FrameSlider]:
+        """Every FrameSlider alive in this process (used by ``benchmarks/budgets.py``)."""
+        return list(_INSTANCES)
+
+    def time_callbacks(self, repeats: int = 3) -> list[float]:
+        """Call the live callback for every slider position ``repeats`` times; return wall times in ms."""
+        timings = []
+        ranges = [range(len(p.values)) for p in self.params.values()]
+        for _ in range(repeats):
+            for key in itertools.product(*ranges):
+                values = {name: p.values[i] for (name, p), i in zip(self.params.items(), key)}
+                start = time.perf_counter()
+                self.callback(**values)
+                timings.append((time.perf_counter() - start) * 1000.0)
+        return timings
 
     # -- rendering ---------------------------------------------------------
     @property

@@ -1,0 +1,168 @@
+"""Measure the book's budgets and print them as a table.
+
+Usage::
+
+    python -m benchmarks.budgets                  # notebooks, sliders, a clean book build, page weights
+    python -m benchmarks.budgets --skip-build     # notebooks and sliders only
+    python -m benchmarks.budgets --fresh-clone    # also time `make test` in a fresh clone (minutes)
+
+Budgets (from the README): each notebook ≤ 60 s on two cores; a full book
+build from clean ≤ 10 min; the README test command from a fresh clone ≤ 20 min;
+each slider callback's median ≤ 100 ms; ≤ 1.5 MB of precomputed frames per page.
+Slider callbacks are timed by calling them directly, in the notebook's own
+kernel, after the notebook has run.  Results go to ``benchmarks/budgets.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_BUDGET_S = 60.0
+CALLBACK_BUDGET_MS = 100.0
+FRAMES_BUDGET_BYTES = 1_500_000
+BUILD_BUDGET_S = 600.0
+TEST_BUDGET_S = 1200.0
+
+TIME_SLIDERS = """
+import json as _json, statistics as _st
+from tying.widgets import FrameSlider as _FS
+_report = []
+for _s in _FS.instances():
+    _t = _s.time_callbacks(repeats=3)
+    _report.append({"params": list(_s.params), "frames": _s.n_frames, "median_ms": _st.median(_t), "max_ms": max(_t)})
+print("TYING_SLIDERS=" + _json.dumps(_report))
+"""
+
+
+def notebooks() -> list[Path]:
+    found = []
+    for folder in ("notebooks", "exercises", "solutions"):
+        found += sorted(p for p in (ROOT / folder).rglob("*.ipynb") if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+    return found
+
+
+def run_notebook(path: Path) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=path.parts[-2] == "exercises", resources={"metadata": {"path": str(path.parent)}})
+    sliders: list[dict] = []
+    with client.setup_kernel():
+        start = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        seconds = time.perf_counter() - start
+        probe = nbformat.v4.new_code_cell(TIME_SLIDERS)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+        for output in probe.outputs:
+            text = output.get("text", "")
+            if "TYING_SLIDERS=" in text:
+                sliders = json.loads(text.split("TYING_SLIDERS=", 1)[1])
+    return {"notebook": str(path.relative_to(ROOT)), "seconds": seconds, "sliders": sliders}
+
+
+def build_book(out: Path) -> float:
+    start = time.perf_counter()
+    env = {k: v for k, v in os.environ.items() if k != "TYING_PROGRESS"}
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if proc.returncode != 0:
+        raise SystemExit("book build failed:\n" + (proc.stdout + proc.stderr)[-4000:])
+    return time.perf_counter() - start
+
+
+def page_weights(html_root: Path) -> tuple[list[dict], int]:
+    pages = []
+    for page in sorted(html_root.rglob("*.html")):
+        text = page.read_text(errors="replace")
+        frames = sum(int(b) for b in re.findall(r'data-frame-bytes="(\d+)"', text))
+        if frames or "notebooks" in page.parts or "exercises" in page.parts:
+            pages.append({"page": str(page.relative_to(html_root)), "bytes": page.stat().st_size, "frame_bytes": frames})
+    total = sum(f.stat().st_size for f in html_root.rglob("*") if f.is_file())
+    return pages, total
+
+
+def fresh_clone_test() -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["git", "clone", "-q", str(ROOT), f"{tmp}/book"], check=True)
+        start = time.perf_counter()
+        proc = subprocess.run(["make", "test"], cwd=f"{tmp}/book", capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit("make test failed in a fresh clone:\n" + proc.stdout[-4000:])
+        return seconds
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "OVER BUDGET"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.budgets", description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--fresh-clone", action="store_true")
+    parser.add_argument("--only", nargs="*", default=None, help="notebook paths to measure (default: all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "budgets.json")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TYING_PROGRESS", "0")
+
+    paths = [ROOT / p for p in args.only] if args.only else notebooks()
+    results: dict = {"notebooks": []}
+    for path in paths:
+        row = run_notebook(path)
+        results["notebooks"].append(row)
+        print(f"{row['seconds']:6.1f} s  {row['notebook']}", file=sys.stderr, flush=True)
+
+    if not args.skip_build:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["book_build_s"] = build_book(Path(tmp))
+            pages, total = page_weights(Path(tmp) / "_build" / "html")
+        results["pages"], results["site_bytes"] = pages, total
+    if args.fresh_clone:
+        results["fresh_clone_test_s"] = fresh_clone_test()
+
+    lines = ["| notebook | seconds | sliders (median / max callback ms) | budget |", "|---|---:|---|---|"]
+    all_ok = True
+    for row in results["notebooks"]:
+        sliders = ", ".join(f"{'×'.join(s['params'])}: {s['median_ms']:.0f} / {s['max_ms']:.0f}" for s in row["sliders"]) or "—"
+        ok = row["seconds"] <= NOTEBOOK_BUDGET_S and all(s["median_ms"] <= CALLBACK_BUDGET_MS for s in row["sliders"])
+        all_ok &= ok
+        lines.append(f"| {row['notebook']} | {row['seconds']:.1f} | {sliders} | {verdict(ok)} |")
+    if "book_build_s" in results:
+        ok = results["book_build_s"] <= BUILD_BUDGET_S
+        all_ok &= ok
+        lines += ["", f"Full book build from clean: {results['book_build_s']:.0f} s ({verdict(ok)}, budget {BUILD_BUDGET_S:.0f} s)."]
+        lines += ["", "| page | page bytes | slider frame bytes | budget |", "|---|---:|---:|---|"]
+        for p in results["pages"]:
+            ok = p["frame_bytes"] <= FRAMES_BUDGET_BYTES
+            all_ok &= ok
+            lines.append(f"| {p['page']} | {p['bytes']:,} | {p['frame_bytes']:,} | {verdict(ok)} |")
+        lines += ["", f"Total site size: {results['site_bytes'] / 1e6:.1f} MB."]
+    if "fresh_clone_test_s" in results:
+        ok = results["fresh_clone_test_s"] <= TEST_BUDGET_S
+        all_ok &= ok
+        lines += ["", f"`make test` from a fresh clone: {results['fresh_clone_test_s']:.0f} s ({verdict(ok)})."]
+    table = "\n".join(lines)
+    results["table"] = table
+    args.out.write_text(json.dumps(results, indent=1))
+    print(table)
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
