@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
+
 from tying.experiments.backprop import (
     SharedBiasNet,
     make_regression_data,

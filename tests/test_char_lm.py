@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+
 from tying.experiments.char_lm import (
     CharLM,
     bits_per_char,

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
+
 from tying.experiments.signal import (
     circular_convolution,
     dft_matrix,

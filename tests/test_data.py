@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from tying.data import digits, shift_images, train_test_split_indices
 
 

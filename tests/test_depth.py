@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from torch.func import jacrev
+
 from tying.experiments.depth import (
     find_fixed_point,
     jacobian_sensitivity,
@@ -219,6 +220,7 @@ def test_experiments_run_small():
 
 def test_slider_frame_draws():
     from matplotlib.figure import Figure
+
     from tying.viz.depth import plot_depth_frame
 
     sens = run_sensitivity_experiment(

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from tying.device import ENV_VAR, get_device, seed_everything, synchronize
 
 

@@ -1,6 +1,7 @@
 """The chapter experiments, run at a tiny size so that the code the book runs is tested."""
 
 import numpy as np
+
 from tying.experiments.inductive_bias import make_digit_net, run_size_sweep
 
 

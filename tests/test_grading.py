@@ -10,8 +10,9 @@ import types
 import numpy as np
 import pytest
 import torch
-import tying.grading as grading
 from torch import nn
+
+import tying.grading as grading
 from tying.grading import (
     CHECK_ERROR,
     ERROR,

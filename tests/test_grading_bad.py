@@ -22,6 +22,7 @@ import sys
 import nbformat
 import pytest
 from conftest import ROOT
+
 from tying.grading import cli
 
 SOLUTION_01 = ROOT / "solutions" / "01_counting_tied_layers.ipynb"

@@ -15,6 +15,7 @@ import sys
 import nbformat
 import pytest
 from conftest import ROOT
+
 from tying.grading import STATUSES, list_exercises, load_exercise
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

@@ -7,6 +7,7 @@ import shutil
 import nbformat
 import pytest
 from conftest import ROOT
+
 from tying.grading import generate
 from tying.grading.generate import GenerateError, exercise_from_solution, find_markers
 

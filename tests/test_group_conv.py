@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from tying.device import get_device
 from tying.experiments.symmetry import (
     make_rotation_net,

@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
+
 from tying.experiments.hashed_sharing import (
     count_parameters,
     dense_mlp_param_count,

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 from torch.nn.modules.utils import _pair
+
 from tying.device import get_device
 from tying.layers import (
     LocallyConnected2d,

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+
 from tying.experiments.statistical_learning import (
     make_related_tasks,
     run_multitask_sweep,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+
 from tying import assert_tied
 from tying.experiments.practice import (
     SharedLinear,

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils import parametrize
+
 from tying.experiments.projectors import (
     pca_projector,
     smooth_signals,

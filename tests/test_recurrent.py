@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from torch import nn
+
 from tying.experiments.rnn_gradients import run_gain_sweep, run_nonnormal
 from tying.layers import TiedRNN, tied_rnn
 from tying.theory import (

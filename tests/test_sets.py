@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
+
 from tying.device import get_device
 from tying.experiments.sets import (
     GraphRegressor,

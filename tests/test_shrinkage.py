@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from tying.experiments.statistical_learning import (
     efron_morris_baseball,
     simulate_fixed_theta_risks,

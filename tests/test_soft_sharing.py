@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
+
 from tying.experiments.soft_sharing import compare_map_estimates, map_by_optimisation
 from tying.theory import (
     difference_shrinkage,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+
 from tying.experiments.tying_curriculum import (
     hessian_at,
     initial_points,

@@ -3,6 +3,7 @@ from fractions import Fraction
 import pytest
 import torch
 from torch import nn
+
 from tying.layers import LocallyConnected2d
 from tying.theory import conv2d_param_count, locally_connected2d_param_count, tying_ratio
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+
 from tying.layers import HashedLinear, hash_indices
 from tying.theory import (
     bucket_load_mean,

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from tying.experiments.time_sharing import (
     excess_error,
     fit_tied,
@@ -178,6 +179,7 @@ def test_sweep_and_crossover_check_run_small():
 
 def test_slider_frame_draws_from_closed_forms():
     from matplotlib.figure import Figure
+
     from tying.viz.time_sharing import excess_error_curves, plot_time_sharing_frame
 
     curves = excess_error_curves(20, 0.2, np.arange(3, 200))

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.nn.modules.utils import _pair
+
 from tying.layers import (
     conv2d_as_matrix,
     conv2d_output_size,
@@ -164,6 +165,7 @@ def test_bad_arguments():
 
 def test_slider_frame_draws():
     from matplotlib.figure import Figure
+
     from tying.viz.toeplitz import kernel_index_matrix, plot_toeplitz_frame
 
     index = kernel_index_matrix(4, 3)

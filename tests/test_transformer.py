@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+
 from tying.experiments.language_models import (
     EMBEDDING_CONDITIONS,
     build_word_vocabulary,

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+
 from tying.widgets import MAX_FRAMES, FrameSlider, Param
 
 

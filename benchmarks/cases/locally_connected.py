@@ -11,6 +11,7 @@ import functools
 
 import torch
 from torch import nn
+
 from tying.layers import LocallyConnected2d, locally_connected2d_loop
 
 from ..harness import time_call
