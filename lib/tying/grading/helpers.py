@@ -98,6 +98,8 @@ def as_numpy(value: Any) -> np.ndarray:
     """A float64 (or complex128) numpy copy of a tensor, array or number, for comparisons."""
     if _refs.isinstance(value, _refs.Tensor):
         t = _refs.tensor_cpu(_refs.tensor_detach(value))
+        # FFT results and views can carry lazy conjugate/negative bits that .numpy() refuses.
+        t = t.resolve_conj().resolve_neg()
         t = _refs.tensor_to(t, _refs.complex128 if _refs.tensor_is_complex(t) else _refs.float64)
         return _refs.tensor_numpy(t)
     array = _refs.np_asarray(value)

@@ -87,12 +87,14 @@ def locally_connected_count(answers):
 
 def _tied_module() -> nn.Module:
     """Embedding and output layer sharing one weight (as in tied language models), plus a buffer."""
-    torch.manual_seed(0)
-    model = nn.Module()
-    model.embed = nn.Embedding(11, 4)
-    model.norm = nn.BatchNorm1d(4)  # 8 parameters and 3 buffers
-    model.out = nn.Linear(4, 11)
-    model.out.weight = model.embed.weight
+    # A private generator state: checking must never change the reader's random stream.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = nn.Module()
+        model.embed = nn.Embedding(11, 4)
+        model.norm = nn.BatchNorm1d(4)  # 8 parameters and 3 buffers
+        model.out = nn.Linear(4, 11)
+        model.out.weight = model.embed.weight
     return model
 
 
@@ -129,7 +131,8 @@ def _build(answers, name: str, *args):
     if not isinstance(cls, type):
         fail(f"`{name}` should be the class itself, got {type(cls).__name__}")
     call = f"{name}({', '.join(map(repr, args))})"
-    module = answers.run(cls, *args, what=call)
+    with torch.random.fork_rng(devices=[]):
+        module = answers.run(cls, *args, what=call)
     expect_module(module, name=call)
     return module
 
