@@ -176,6 +176,26 @@ def open_page(browser, url):
     return context, page, problems
 
 
+def move_every_static_slider(page) -> None:
+    """Each static slider on the page must swap its visible frame when moved, like a reader would."""
+    sliders = page.locator(".tying-slider")
+    for i in range(sliders.count()):
+        slider = sliders.nth(i)
+        slider.scroll_into_view_if_needed()
+        ranges = slider.locator("input[type=range]")
+        for j in range(ranges.count()):
+            rng = ranges.nth(j)
+            before = slider.get_attribute("data-current")
+            src_before = slider.locator(".tying-slider-frame:visible").get_attribute("src")
+            at_max = rng.evaluate("r => r.value === r.max")
+            rng.focus()
+            page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+            assert slider.get_attribute("data-current") != before, f"slider {i}, control {j} did not move"
+            visible = slider.locator(".tying-slider-frame:visible")
+            assert visible.count() == 1
+            assert visible.get_attribute("src") != src_before, f"slider {i}, control {j} kept its frame"
+
+
 @pytest.mark.parametrize("page_name", toc_pages())
 def test_every_page_loads_offline_without_errors(
     browser, served_book, built_book, page_name, tmp_path
@@ -189,6 +209,7 @@ def test_every_page_loads_offline_without_errors(
         assert not broken, f"images that did not load: {broken}"
         raw_tex = page.evaluate("document.body.innerText.match(/\\$\\$|\\\\\\(|\\\\begin\\{/g)")
         assert not raw_tex, f"untypeset TeX on {page_name}: {raw_tex}"
+        move_every_static_slider(page)
         assert not problems, "\n".join(problems)
     finally:
         context.close()
