@@ -45,6 +45,7 @@ def markdown(results: dict) -> str:
         "",
         "Times are medians over repeats, with [min, max]. *× library* is this row's median divided by",
         "the library implementation's median in the same run (above 1: slower than the library).",
+        "Rows in mode *memory* give stored bytes instead of times.",
         "",
     ]
     by_case: dict[str, list[dict]] = defaultdict(list)
@@ -61,9 +62,10 @@ def markdown(results: dict) -> str:
             for key in ("note", "nnz", "memory_bytes"):
                 if key in r:
                     notes.append(f"{key}: {r[key]:,}" if isinstance(r[key], int) else f"{r[key]}")
+            fmt = (lambda v: f"{int(v):,} B") if r["mode"] == "memory" else _fmt_time
             lines.append(
-                f"| {r['shape']} | {r['impl']} | {r['mode']} | {_fmt_time(r['median_s'])} | "
-                f"[{_fmt_time(r['min_s'])}, {_fmt_time(r['max_s'])}] | {r['relative_to_library']:.2f} | {'; '.join(notes)} |"
+                f"| {r['shape']} | {r['impl']} | {r['mode']} | {fmt(r['median_s'])} | "
+                f"[{fmt(r['min_s'])}, {fmt(r['max_s'])}] | {r['relative_to_library']:.2f} | {'; '.join(notes)} |"
             )
         lines.append("")
     extra = results.get("summary")

@@ -27,6 +27,9 @@ def test_quick_benchmark_run_writes_results(tmp_path):
         assert row["relative_to_library"] > 0
         assert row["mode"] in ("forward", "forward+backward", "build", "matmul", "memory")
     cases = {row["case"] for row in rows}
-    assert "LocallyConnected2d" in cases
+    assert {"LocallyConnected2d", "conv2d_as_matrix", "CirculantLinear", "HashedLinear", "LM parameter memory"} <= cases
+    memory = {r["impl"]: r for r in rows if r["case"] == "LM parameter memory"}
+    assert memory["tied"]["params"] < memory["untied"]["params"]
+    assert memory["tied"]["median_s"] < memory["untied"]["median_s"], "a tied tensor must be stored once"
     table = (tmp_path / "RESULTS.md").read_text()
     assert "| shape | implementation |" in table and "Quick smoke run" in table

@@ -1,0 +1,63 @@
+"""CirculantLinear (FFT, n parameters) against dense nn.Linear (n² parameters), n = 64 … 8192.
+
+Reports the crossover n (the smallest n from which the FFT layer is faster) and
+the slope of log time against log n for both (n log n is a slope just above 1;
+a dense layer approaches 2 once it is compute-bound).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from tying.layers import CirculantLinear
+
+from ..harness import time_call
+
+NAME = "CirculantLinear"
+
+
+def _slope(ns: list[int], times: list[float]) -> float:
+    xs, ys = [math.log(n) for n in ns], [math.log(t) for t in times]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def run(quick: bool, device: torch.device) -> list[dict]:
+    ns = [64, 256] if quick else [64, 128, 256, 512, 1024, 2048, 4096, 8192]
+    batch = 16
+    repeats = 1 if quick else 5
+    rows = []
+    medians: dict[tuple[str, str], list[float]] = {}
+    for n in ns:
+        torch.manual_seed(0)
+        circ = CirculantLinear(n, device=device)
+        dense = nn.Linear(n, n, device=device)
+        x = torch.randn(batch, n, device=device)
+        for impl, layer, library in (("FFT circulant", circ, True), ("dense nn.Linear", dense, False)):
+            for mode in ("forward", "forward+backward"):
+                xi = x.clone().requires_grad_(mode != "forward")
+
+                def call(layer=layer, xi=xi, mode=mode):
+                    if mode == "forward":
+                        with torch.no_grad():
+                            return layer(xi)
+                    out = layer(xi)
+                    out.sum().backward()
+                    return out
+
+                timing = time_call(call, device=device, repeats=repeats)
+                params = sum(p.numel() for p in layer.parameters())
+                rows.append({"case": NAME, "shape": f"n={n}, batch={batch}", "impl": impl, "mode": mode, "library": library, "params": params, **timing.as_dict()})
+                medians.setdefault((impl, mode), []).append(timing.median_s)
+    for mode in ("forward", "forward+backward"):
+        fft, dense = medians[("FFT circulant", mode)], medians[("dense nn.Linear", mode)]
+        crossover = next((n for i, n in enumerate(ns) if all(f < d for f, d in zip(fft[i:], dense[i:]))), None)
+        rows.append(
+            {"case": NAME, "shape": f"n={ns[0]}..{ns[-1]}", "impl": "summary", "mode": mode, "library": True,
+             "median_s": fft[-1], "min_s": fft[-1], "max_s": fft[-1], "repeats": repeats, "calls_per_repeat": 0,
+             "note": f"crossover n = {crossover}; slope log t / log n: FFT {_slope(ns, fft):.2f}, dense {_slope(ns, dense):.2f}"}
+        )
+    return rows

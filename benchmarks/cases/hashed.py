@@ -1,0 +1,44 @@
+"""HashedLinear against a dense layer with the same number of free parameters, and against the full dense layer."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tying.layers import HashedLinear
+
+from ..harness import time_call
+
+NAME = "HashedLinear"
+
+
+def run(quick: bool, device: torch.device) -> list[dict]:
+    configs = [(64, 128, 8)] if quick else [(784, 1000, 8), (784, 1000, 64), (2048, 2048, 16)]
+    batch = 8 if quick else 64
+    repeats = 1 if quick else 5
+    rows = []
+    for n_in, n_out, factor in configs:
+        torch.manual_seed(0)
+        buckets = n_in * n_out // factor
+        hashed = HashedLinear(n_in, n_out, buckets, device=device)
+        width = max(1, buckets // n_in)  # a dense layer storing about as many weights
+        same_budget = nn.Linear(n_in, width, device=device)
+        full = nn.Linear(n_in, n_out, device=device)
+        x = torch.randn(batch, n_in, device=device)
+        shape = f"{n_in}->{n_out}, 1/{factor}, batch={batch}"
+        for impl, layer, library in (("hashed (virtual width)", hashed, True), (f"dense, same budget (width {width})", same_budget, False), ("dense, full width", full, False)):
+            for mode in ("forward", "forward+backward"):
+                xi = x.clone().requires_grad_(mode != "forward")
+
+                def call(layer=layer, xi=xi, mode=mode):
+                    if mode == "forward":
+                        with torch.no_grad():
+                            return layer(xi)
+                    out = layer(xi)
+                    out.sum().backward()
+                    return out
+
+                timing = time_call(call, device=device, repeats=repeats)
+                params = sum(p.numel() for p in layer.parameters())
+                rows.append({"case": NAME, "shape": shape, "impl": impl, "mode": mode, "library": library, "params": params, **timing.as_dict()})
+    return rows
