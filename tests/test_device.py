@@ -48,3 +48,14 @@ def test_seed_everything_makes_draws_repeatable():
 
 def test_synchronize_runs_on_every_device():
     synchronize(get_device())
+
+
+def test_limit_threads_restores_the_setting():
+    from tying.device import limit_threads
+
+    before = torch.get_num_threads()
+    with limit_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with limit_threads(None):
+        assert torch.get_num_threads() == before

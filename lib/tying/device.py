@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 ENV_VAR = "TYING_DEVICE"
 
-__all__ = ["ENV_VAR", "get_device", "seed_everything", "synchronize"]
+__all__ = ["ENV_VAR", "get_device", "seed_everything", "synchronize", "limit_threads"]
 
 
 def _mps_available() -> bool:
@@ -87,3 +89,24 @@ def synchronize(device: torch.device | str | None = None) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+@contextmanager
+def limit_threads(num_threads: int | None = 1, device: torch.device | str | None = None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(num_threads)`` on the CPU, then restore the setting.
+
+    The book's models are tiny and latency-bound: each operation is too small
+    to split, so extra intra-op threads only add synchronisation.  When two
+    notebooks share two cores (as in the test suite), that made small models
+    5 to 20 times slower.  ``None``, or a non-CPU ``device``, changes nothing.
+    """
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    if num_threads is None or not on_cpu:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -9,17 +9,16 @@ term per time lag, which is what truncated backpropagation through time cuts.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..device import get_device, seed_everything
+from ..device import get_device, limit_threads, seed_everything
 from ..training import progress_enabled
 
 __all__ = [
@@ -38,26 +37,9 @@ __all__ = [
     "chunked_tbptt_gradient",
     "run_char_lm",
     "run_truncation_study",
-    "one_thread",
 ]
 
 LN2 = math.log(2.0)
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Run torch on one CPU thread inside the block, then restore the previous setting.
-
-    The models of these chapters are so small that a second thread only adds
-    synchronisation, and when several notebooks share a machine, extra threads
-    compete for the same cores and slow everything down.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # -- data ---------------------------------------------------------------------
@@ -301,7 +283,7 @@ def generate(
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     out = []
-    with one_thread():
+    with limit_threads(1):
         logits, state = model(encode(prompt, chars)[None].to(device))
         for _ in range(n_chars):
             probs = F.softmax(logits[0, -1].float().cpu() / temperature, dim=-1)
@@ -412,7 +394,7 @@ def run_char_lm(
     seed_everything(seed)
     model = CharLM(len(chars), hidden_size, cell=cell, device=device)
     start = time.perf_counter()
-    with one_thread():
+    with limit_threads(1):
         history = train_char_lm(
             model,
             train_ids,
@@ -466,7 +448,7 @@ def run_truncation_study(
     device = next(model.parameters()).device
     x, y = sample_batch(ids, batch_size, seq_len, torch.Generator().manual_seed(seed))
     x, y = x.to(device), y.to(device)
-    with one_thread():
+    with limit_threads(1):
         lags = lag_gradients(model, x, y)
         full = lags.sum(0)
         autograd_full = chunked_tbptt_gradient(model, x, y, None)

@@ -12,15 +12,13 @@ Two experiments return plain dicts of NumPy arrays:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import jacrev, vmap
 
-from ..device import get_device
+from ..device import get_device, limit_threads
 from ..layers.depth import DampedBranch, MLPBranch, TiedResidualStack
 from ..theory.depth import a_priori_distance_bound, residual_lipschitz_bound
 
@@ -33,21 +31,6 @@ __all__ = [
     "run_sensitivity_experiment",
     "run_contraction_experiment",
 ]
-
-
-@contextmanager
-def _one_cpu_thread(device: torch.device) -> Iterator[None]:
-    """Run on one CPU thread: these tensors are tiny, and on a busy machine thread
-    synchronisation costs far more than it saves (measured: 20x the CPU time)."""
-    if device.type != "cpu":
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def make_branch(
@@ -192,7 +175,7 @@ def run_sensitivity_experiment(
     inputs, x, y = draw(n_inputs), draw(n_pairs), draw(n_pairs)
     depths = np.arange(max_depth + 1)
     L = branch.lipschitz_bound()
-    with _one_cpu_thread(device):
+    with limit_threads(1, device):
         jacobian = jacobian_sensitivity(stack, inputs, max_depth)
         pairs = pairwise_sensitivity(stack, x, y, max_depth)
         finite = finite_difference_sensitivity(stack, inputs, max_depth, seed=seed)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..data import digits, train_test_split_indices
-from ..device import get_device, seed_everything
+from ..device import get_device, limit_threads, seed_everything
 from ..layers.hashed import HashedLinear
 from ..training import accuracy, fit, progress_enabled
 
@@ -80,22 +79,6 @@ def make_hashed_mlp(
     )
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run tiny CPU models on one intra-op thread, then restore the setting.
-
-    For matrices this small, handing work to a second thread costs more than it
-    saves, and when other processes compete for the cores, spinning worker
-    threads can make training many times slower.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def run_compression_sweep(
     compressions: Sequence[float] = (1 / 2, 1 / 8, 1 / 64),
     seeds: Sequence[int] = (0, 1, 2),
@@ -162,7 +145,7 @@ def run_compression_sweep(
         )
 
     start = time.perf_counter()
-    with _one_thread():
+    with limit_threads(1):
         _sweep(results, inputs, labels, compressions, seeds, hidden, train, device, bar)
     if bar is not None:
         bar.close()

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..device import get_device, seed_everything
+from ..device import get_device, limit_threads, seed_everything
 from ..layers.transformer import SHARE_MODES, TinyTransformerLM
 from ..training import progress_enabled
-from .char_lm import load_text, one_thread, sample_batch, split_blocks
+from .char_lm import load_text, sample_batch, split_blocks
 
 __all__ = [
     "UNK",
@@ -191,7 +191,7 @@ def _train_one(
     """
     seed_everything(seed)
     model = TinyTransformerLM(len(corpus["vocab"]), device=device, **{**MODEL, **model_kwargs})
-    with one_thread():
+    with limit_threads(1):
         history = train_lm(
             model,
             corpus["train"],

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..device import get_device, seed_everything
+from ..device import get_device, limit_threads, seed_everything
 from ..practice import ties_across_units
 from ..training import fit
 
@@ -114,22 +114,6 @@ def build_on_meta(
     return model
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run tiny CPU models on one intra-op thread, then restore the setting.
-
-    For matrices this small, handing work to a second thread costs more than it
-    saves, and when other processes compete for the cores, spinning worker
-    threads can make training many times slower.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def run_tie_breaking_training(
     *,
     dim: int = 32,
@@ -181,7 +165,7 @@ def run_tie_breaking_training(
     results: dict = {"steps": steps}
     for variant in ("tied", "assign", "meta", "meta_retied"):
         model = make(variant)
-        with _one_thread():
+        with limit_threads(1):
             history = fit(
                 model,
                 inputs,

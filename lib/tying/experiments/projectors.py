@@ -10,33 +10,13 @@ eigenvectors of :math:`C` (Ky Fan's theorem): principal component analysis.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import torch
 
-from ..device import get_device
+from ..device import get_device, limit_threads
 from ..layers.projector import ProjectorLinear
 
 __all__ = ["smooth_signals", "pca_projector", "train_projector", "spectrum_sweep"]
-
-
-@contextmanager
-def _one_cpu_thread() -> Iterator[None]:
-    """Run tiny CPU linear algebra on one thread, then restore the thread count.
-
-    A QR of a 24 x 6 matrix takes microseconds on one thread but can take
-    milliseconds on several when the cores are shared (for instance by
-    notebooks running in parallel under CI), because the threads wait for
-    each other.  GPU work is unaffected.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def smooth_signals(
@@ -92,7 +72,7 @@ def train_projector(
     layer = ProjectorLinear(data.shape[1], rank, device=data.device, dtype=data.dtype)
     original = layer.parametrizations.weight.original
     history = []
-    with _one_cpu_thread():
+    with limit_threads(1):
         for _ in range(steps):
             loss = (layer(data) - data).pow(2).sum(dim=1).mean()
             (grad,) = torch.autograd.grad(loss, original)
@@ -113,7 +93,7 @@ def spectrum_sweep(data: torch.Tensor, test: torch.Tensor) -> dict[str, np.ndarr
     n = data.shape[1]
     data, test = data.double(), test.double()
     projectors, svs, fro, energy, proj = [], [], [], [], []
-    with _one_cpu_thread():
+    with limit_threads(1):
         for r in range(n + 1):
             P = pca_projector(data, r)
             projected = test @ P

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
-from ..device import get_device, synchronize
+from ..device import get_device, limit_threads, synchronize
 from ..layers.circulant import circulant_linear
 
 __all__ = [
@@ -28,29 +27,6 @@ __all__ = [
     "limit_threads",
     "time_circulant_vs_dense",
 ]
-
-
-@contextmanager
-def limit_threads(
-    num_threads: int | None, device: torch.device | str | None = None
-) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(num_threads)`` on the CPU, then restore the setting.
-
-    Small models are latency-bound: every operation is too small to split, so
-    extra intra-op threads only add synchronisation, which on a busy shared
-    machine can cost milliseconds per operation.  ``None`` (or a GPU device)
-    leaves everything as it is.
-    """
-    on_cpu = device is None or torch.device(device).type == "cpu"
-    if num_threads is None or not on_cpu:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def circular_convolution(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
