@@ -368,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     # Kernels inherit this environment: checks in the notebook are deferred to the end,
     # and parallel kernels get one math thread each (two threads per kernel on a
     # two-core machine made small models ten times slower).
-    threads = {"OMP_NUM_THREADS": "1"} if args.jobs > 1 and "OMP_NUM_THREADS" not in os.environ else {}
+    threads = (
+        {"OMP_NUM_THREADS": "1"} if args.jobs > 1 and "OMP_NUM_THREADS" not in os.environ else {}
+    )
     with _environment(TYING_GRADING_DEFERRED="1", TYING_PROGRESS="0", **threads):
         if args.jobs == 1 or len(args.notebooks) == 1:
             records = [_prepare(path, args.timeout) for path in args.notebooks]

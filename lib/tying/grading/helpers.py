@@ -32,9 +32,10 @@ import numpy as np
 import torch
 
 from . import _refs
-from .core import CheckFailed, _type_name
+from .core import CheckFailed, _type_name, fail
 
 __all__ = [
+    "build_module",
     "as_integer",
     "as_numpy",
     "attribute",
@@ -351,3 +352,20 @@ def expect_same_parameter(
         # parameters() lists a tied tensor once; it must be there at all.
         if not any(p is a for p in _refs.module_parameters(module)):
             _fail("", f"{first} is not registered as a parameter of the module")
+
+
+def build_module(answers: Any, name: str, *args: Any) -> torch.nn.Module:
+    """Instantiate the reader's ``nn.Module`` class ``name`` with ``args`` and check it is a module.
+
+    Construction runs on a private, seeded random state, so checking never moves
+    the reader's random stream and the same module is built on every run.
+    """
+    cls = answers.get(name)
+    if not isinstance(cls, type):
+        fail(f"`{name}` should be the class itself, got {_type_name(cls)}")
+    call = f"{name}({', '.join(map(repr, args))})"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        module = answers.run(cls, *args, what=call)
+    expect_module(module, name=call)
+    return module

@@ -19,11 +19,11 @@ from tying.grading import (
     Question,
     as_integer,
     attribute,
+    build_module,
     check,
     count_parameters,
     expect_close,
     expect_integer,
-    expect_module,
     expect_parameter_count,
     expect_same_parameter,
     fail,
@@ -126,20 +126,9 @@ def counts_shared_tensor_once(answers):
     expect_integer(got, count_parameters(model), name="count_parameters(tied model)", what="count")
 
 
-def _build(answers, name: str, *args):
-    cls = answers.get(name)
-    if not isinstance(cls, type):
-        fail(f"`{name}` should be the class itself, got {type(cls).__name__}")
-    call = f"{name}({', '.join(map(repr, args))})"
-    with torch.random.fork_rng(devices=[]):
-        module = answers.run(cls, *args, what=call)
-    expect_module(module, name=call)
-    return module
-
-
 @check("q3", points=2, timeout=5)
 def layers_share_one_weight(answers):
-    model = _build(answers, "SharedTwoLayer", 8)
+    model = build_module(answers, "SharedTwoLayer", 8)
     w1 = attribute(model, "layer1.weight", name="SharedTwoLayer(8)")
     w2 = attribute(model, "layer2.weight", name="SharedTwoLayer(8)")
     expect_same_parameter(w1, w2, module=model, names=("layer1.weight", "layer2.weight"))
@@ -151,7 +140,7 @@ def layers_share_one_weight(answers):
 
 @check("q3", points=1, timeout=5)
 def shared_layer_count_and_forward(answers):
-    model = _build(answers, "SharedTwoLayer", 8)
+    model = build_module(answers, "SharedTwoLayer", 8)
     expect_parameter_count(model, 8 * 8 + 8 + 8, name="SharedTwoLayer(8)")
     x = torch.randn(5, 8, generator=_generator(1))
     w = attribute(model, "layer1.weight", name="SharedTwoLayer(8)")
@@ -165,7 +154,7 @@ def shared_layer_count_and_forward(answers):
 
 @check("q4", points=2, timeout=5)
 def autoencoder_decodes_with_transpose(answers):
-    model = _build(answers, "TiedAutoencoder", 12, 5)
+    model = build_module(answers, "TiedAutoencoder", 12, 5)
     model = copy.deepcopy(model)  # the check changes the weights below
     encoder = attribute(model, "encoder", name="TiedAutoencoder(12, 5)")
     weight = attribute(encoder, "weight", name="encoder")
@@ -186,7 +175,7 @@ def autoencoder_decodes_with_transpose(answers):
 
 @check("q4", points=1, timeout=5)
 def autoencoder_parameter_count(answers):
-    model = _build(answers, "TiedAutoencoder", 64, 16)
+    model = build_module(answers, "TiedAutoencoder", 64, 16)
     # The count alone is right before forward is written: require a working forward first.
     answers.run(model, torch.zeros(2, 64), what="TiedAutoencoder(64, 16)(x)")
     expect_parameter_count(model, 64 * 16 + 16 + 64, name="TiedAutoencoder(64, 16)")

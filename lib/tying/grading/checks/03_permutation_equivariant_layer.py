@@ -19,11 +19,11 @@ from tying.grading import (
     Question,
     as_integer,
     attribute,
+    build_module,
     case,
     check,
     expect_close,
     expect_integer,
-    expect_module,
     expect_parameter_count,
     expect_scalar,
     expect_shape,
@@ -212,19 +212,6 @@ def other_groups(answers):
         _expect_dimension(answers, generators, label)
 
 
-def _build(answers, name: str, *args):
-    cls = answers.get(name)
-    if not isinstance(cls, type):
-        fail(f"`{name}` should be the class itself, got {type(cls).__name__}")
-    call = f"{name}({', '.join(map(repr, args))})"
-    # The check's own random state: building the reader's module must not move theirs.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        module = answers.run(cls, *args, what=call)
-    expect_module(module, name=call)
-    return module
-
-
 def _device(module: nn.Module) -> torch.device:
     first = next(iter(module.parameters()), None)
     return first.device if first is not None else torch.device("cpu")
@@ -237,7 +224,7 @@ def _set_layer_reference(x, lam, gam, bias):
 @check("q4", points=1, timeout=5)
 def set_layer_forward(answers):
     label = "SetLayer(3, 5)"
-    model = copy.deepcopy(_build(answers, "SetLayer", 3, 5))  # the check changes the weights
+    model = copy.deepcopy(build_module(answers, "SetLayer", 3, 5))  # the check changes the weights
     params = {}
     for attr, shape in (("lam", (5, 3)), ("gam", (5, 3)), ("bias", (5,))):
         value = attribute(model, attr, name=label)
@@ -258,7 +245,7 @@ def set_layer_forward(answers):
 @check("q4", points=1, timeout=5)
 def set_layer_equivariant_any_size(answers):
     label = "SetLayer(3, 5)"
-    model = _build(answers, "SetLayer", 3, 5)
+    model = build_module(answers, "SetLayer", 3, 5)
     expect_parameter_count(model, 2 * 3 * 5 + 5, name=label)
     device = _device(model)
     for n in (1, 4, 9):
@@ -275,7 +262,7 @@ def set_layer_equivariant_any_size(answers):
 @check("q5", points=1, timeout=5)
 def invariant_model_forward(answers):
     label = "SumInvariant(3, 8)"
-    model = _build(answers, "SumInvariant", 3, 8)
+    model = build_module(answers, "SumInvariant", 3, 8)
     phi = attribute(model, "phi", name=label)
     rho = attribute(model, "rho", name=label)
     x = torch.randn(4, 5, 3, generator=_g(50)).to(_device(model))
@@ -288,7 +275,7 @@ def invariant_model_forward(answers):
 @check("q5", points=1, timeout=5)
 def invariant_model_is_invariant(answers):
     label = "SumInvariant(3, 8)"
-    model = _build(answers, "SumInvariant", 3, 8)
+    model = build_module(answers, "SumInvariant", 3, 8)
     device = _device(model)
     for n in (1, 6, 11):
         g = _g(60 + n)

@@ -19,11 +19,11 @@ from tying.grading import (
     Question,
     as_integer,
     attribute,
+    build_module,
     case,
     check,
     expect_close,
     expect_integer,
-    expect_module,
     expect_scalar,
     expect_shape,
     fail,
@@ -122,23 +122,10 @@ def filter_bank_is_tied(answers):
     )
 
 
-def _build(answers, name: str, *args):
-    cls = answers.get(name)
-    if not isinstance(cls, type):
-        fail(f"`{name}` should be the class itself, got {type(cls).__name__}")
-    call = f"{name}({', '.join(map(repr, args))})"
-    # The check's own random state: building the reader's module must not move theirs.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        module = answers.run(cls, *args, what=call)
-    expect_module(module, name=call)
-    return module
-
-
 def _randomised_lifting(answers, c_in: int, c_out: int, k: int, seed: int):
     """The reader's LiftingConv, copied, with new random weights; and those weights."""
     label = f"LiftingConv({c_in}, {c_out}, {k})"
-    model = copy.deepcopy(_build(answers, "LiftingConv", c_in, c_out, k))
+    model = copy.deepcopy(build_module(answers, "LiftingConv", c_in, c_out, k))
     weight = attribute(model, "weight", name=label)
     bias = attribute(model, "bias", name=label)
     g = _g(seed)
@@ -151,7 +138,7 @@ def _randomised_lifting(answers, c_in: int, c_out: int, k: int, seed: int):
 @check("q2", points=1, timeout=5)
 def lifting_output_shape(answers):
     label = "LiftingConv(2, 3, 3)"
-    model = _build(answers, "LiftingConv", 2, 3, 3)
+    model = build_module(answers, "LiftingConv", 2, 3, 3)
     device = attribute(model, "weight", name=label).device
     x = torch.randn(2, 2, 7, 7, generator=_g(10)).to(device)
     with torch.no_grad():
