@@ -10,7 +10,12 @@ def add_ratios(rows: list[dict], copy_bytes_per_s: float) -> None:
 
     The library implementation of each case is the row marked ``"library": True``
     (or, failing that, the first row of the group).  Memory-bound rows with
-    ``bytes_per_s`` also get their fraction of the measured copy bandwidth.
+    ``bytes_per_s`` also get their fraction of the measured copy bandwidth, and
+    the other rows of their group get ``speedup_bound``: how much faster than
+    that row any implementation could be that must still move the library's
+    bytes at copy bandwidth.  It says when a speed-up goal is out of reach on
+    the machine, whatever the code.  Rows marked ``"same_layer": False`` (a
+    different layer shown for comparison, such as the tied ``Conv2d``) get no bound.
     """
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
@@ -19,6 +24,11 @@ def add_ratios(rows: list[dict], copy_bytes_per_s: float) -> None:
         library = next((r for r in group if r.get("library")), group[0])
         for row in group:
             row["relative_to_library"] = row["median_s"] / library["median_s"]
+        if "bytes" in library:
+            library["bandwidth_floor_s"] = library["bytes"] / copy_bytes_per_s
+            for row in group:
+                if row is not library and row.get("same_layer", True):
+                    row["speedup_bound"] = row["median_s"] / library["bandwidth_floor_s"]
     for row in rows:
         if "bytes_per_s" in row:
             row["fraction_of_copy_bandwidth"] = row["bytes_per_s"] / copy_bytes_per_s
@@ -45,7 +55,9 @@ def markdown(results: dict) -> str:
         "",
         "Times are medians over repeats, with [min, max]. *× library* is this row's median divided by",
         "the library implementation's median in the same run (above 1: slower than the library).",
-        "Rows in mode *memory* give stored bytes instead of times.",
+        "Rows in mode *memory* give stored bytes instead of times. Where the library row knows the",
+        "bytes it must move, its *copy-bandwidth floor* is those bytes at the measured copy bandwidth,",
+        "and the other rows say how much faster than them anything moving those bytes could be.",
         "",
     ]
     by_case: dict[str, list[dict]] = defaultdict(list)
@@ -59,6 +71,10 @@ def markdown(results: dict) -> str:
                 notes.append(f"{r['params']:,} parameters")
             if "fraction_of_copy_bandwidth" in r:
                 notes.append(f"{r['bytes_per_s'] / 1e9:.2f} GB/s = {100 * r['fraction_of_copy_bandwidth']:.0f}% of copy bandwidth")
+            if "bandwidth_floor_s" in r:
+                notes.append(f"copy-bandwidth floor {_fmt_time(r['bandwidth_floor_s'])}")
+            if "speedup_bound" in r:
+                notes.append(f"≤ {r['speedup_bound']:.1f}× faster possible at copy bandwidth")
             for key in ("note", "nnz", "memory_bytes"):
                 if key in r:
                     notes.append(f"{key}: {r[key]:,}" if isinstance(r[key], int) else f"{r[key]}")

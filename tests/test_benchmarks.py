@@ -27,9 +27,44 @@ def test_quick_benchmark_run_writes_results(tmp_path):
         assert row["relative_to_library"] > 0
         assert row["mode"] in ("forward", "forward+backward", "build", "matmul", "memory")
     cases = {row["case"] for row in rows}
-    assert {"LocallyConnected2d", "conv2d_as_matrix", "CirculantLinear", "HashedLinear", "LM parameter memory"} <= cases
+    assert {
+        "LocallyConnected2d",
+        "conv2d_as_matrix",
+        "CirculantLinear",
+        "HashedLinear",
+        "LM parameter memory",
+    } <= cases
     memory = {r["impl"]: r for r in rows if r["case"] == "LM parameter memory"}
     assert memory["tied"]["params"] < memory["untied"]["params"]
-    assert memory["tied"]["median_s"] < memory["untied"]["median_s"], "a tied tensor must be stored once"
+    assert memory["tied"]["median_s"] < memory["untied"]["median_s"], (
+        "a tied tensor must be stored once"
+    )
     table = (tmp_path / "RESULTS.md").read_text()
     assert "| shape | implementation |" in table and "Quick smoke run" in table
+
+
+def test_ratios_and_bandwidth_bound_are_computed_within_a_group():
+    from benchmarks.report import add_ratios
+
+    def row(impl, median, **extra):
+        return {
+            "case": "c",
+            "shape": "s",
+            "mode": "forward",
+            "impl": impl,
+            "median_s": median,
+            **extra,
+        }
+
+    library = row("lib", 2e-3, library=True, bytes=8_000_000, bytes_per_s=4e9)
+    slow = row("loop", 20e-3)
+    other = row("conv", 1e-3, same_layer=False)
+    elsewhere = {**row("loop", 5e-3), "mode": "forward+backward"}
+    rows = [slow, library, other, elsewhere]
+    add_ratios(rows, copy_bytes_per_s=8e9)
+    assert slow["relative_to_library"] == 10 and other["relative_to_library"] == 0.5
+    assert elsewhere["relative_to_library"] == 1  # alone in its group: its own reference
+    assert library["fraction_of_copy_bandwidth"] == 0.5
+    assert library["bandwidth_floor_s"] == 1e-3  # 8 MB at 8 GB/s
+    assert slow["speedup_bound"] == 20  # 20 ms against a 1 ms floor
+    assert "speedup_bound" not in other and "speedup_bound" not in elsewhere

@@ -190,10 +190,14 @@ def move_every_static_slider(page) -> None:
             at_max = rng.evaluate("r => r.value === r.max")
             rng.focus()
             page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
-            assert slider.get_attribute("data-current") != before, f"slider {i}, control {j} did not move"
+            assert slider.get_attribute("data-current") != before, (
+                f"slider {i}, control {j} did not move"
+            )
             visible = slider.locator(".tying-slider-frame:visible")
             assert visible.count() == 1
-            assert visible.get_attribute("src") != src_before, f"slider {i}, control {j} kept its frame"
+            assert visible.get_attribute("src") != src_before, (
+                f"slider {i}, control {j} kept its frame"
+            )
 
 
 @pytest.mark.parametrize("page_name", toc_pages())
@@ -228,7 +232,9 @@ def test_exemplar_chapter_maths_figures_and_static_slider(browser, served_book, 
         captions = page.locator("figure figcaption")
         assert captions.count() >= 2
         # The training progress bar is an ipywidget rendered from saved state by the vendored manager.
-        page.wait_for_selector(".jupyter-widgets.widget-hprogress, .widget-hprogress", timeout=15_000)
+        page.wait_for_selector(
+            ".jupyter-widgets.widget-hprogress, .widget-hprogress", timeout=15_000
+        )
 
         slider = page.locator(".tying-slider").first
         slider.scroll_into_view_if_needed()

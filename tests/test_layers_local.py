@@ -163,3 +163,37 @@ def test_repr_and_reset():
     assert not torch.equal(before, layer.weight)
     bound = 1 / (3 * 5 * 5) ** 0.5
     assert layer.weight.abs().max() <= bound
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((2, 4, 8, 8), r"expected an input of shape \(N, 3, H, W\), got \(2, 4, 8, 8\)"),
+        ((3, 8, 8), r"expected an input of shape \(N, 3, H, W\)"),
+        ((2, 3, 9, 8), r"spatial size \(9, 8\) gives 7x6 output positions but the weight has 6x6"),
+    ],
+)
+def test_functional_form_checks_input_against_the_weight(shape, message):
+    weight = torch.randn(6, 6, 2, 3, 3, 3)
+    with pytest.raises(ValueError, match=message):
+        locally_connected2d(torch.randn(*shape), weight)
+
+
+def test_one_layer_serves_different_batch_sizes_and_matches_the_loop():
+    # The gather index is cached per geometry; the batch size must not leak into it.
+    x, w, b = random_case(7, 5, 2, 3, 6, 3, 1, 1, 1)
+    for n in (5, 1, 3):
+        torch.testing.assert_close(
+            locally_connected2d(x[:n], w, b, padding=1),
+            locally_connected2d_loop(x[:n], w, b, padding=1),
+        )
+
+
+def test_second_derivatives_and_vmap():
+    # The layer is built from differentiable ops plus one identity autograd.Function;
+    # both double backward and torch.func transforms must see through it.
+    layer = LocallyConnected2d(2, 3, 3, in_size=5, padding=1, dtype=torch.float64)
+    x = torch.randn(4, 2, 5, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(layer, (x,))
+    per_sample = torch.func.vmap(layer)(x.detach().unsqueeze(1))
+    torch.testing.assert_close(per_sample.squeeze(1), layer(x.detach()))

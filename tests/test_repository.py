@@ -113,7 +113,9 @@ def test_every_name_a_notebook_imports_from_tying_exists(path):
 
 
 def test_bibliography_keys_cited_exist():
-    bib = "\n".join(p.read_text() for p in [ROOT / "book/references.bib", *(ROOT / "book/bib").glob("*.bib")])
+    bib = "\n".join(
+        p.read_text() for p in [ROOT / "book/references.bib", *(ROOT / "book/bib").glob("*.bib")]
+    )
     keys = set(re.findall(r"@\w+\{([^,]+),", bib))
     cited: set[str] = set()
     for path in [*NOTEBOOKS, *(ROOT / "book").glob("*.md")]:

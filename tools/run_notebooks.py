@@ -25,7 +25,13 @@ def collect(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found.extend(sorted(q for q in p.rglob("*.ipynb") if "_build" not in q.parts and ".ipynb_checkpoints" not in q.parts))
+            found.extend(
+                sorted(
+                    q
+                    for q in p.rglob("*.ipynb")
+                    if "_build" not in q.parts and ".ipynb_checkpoints" not in q.parts
+                )
+            )
         else:
             found.append(p)
     return found
@@ -33,7 +39,12 @@ def collect(paths: list[str]) -> list[Path]:
 
 def run(path: Path, timeout: int, write_dir: Path | None) -> tuple[float, str]:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     status = "ok"
     try:

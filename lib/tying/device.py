@@ -92,7 +92,9 @@ def synchronize(device: torch.device | str | None = None) -> None:
 
 
 @contextmanager
-def limit_threads(num_threads: int | None = 1, device: torch.device | str | None = None) -> Iterator[None]:
+def limit_threads(
+    num_threads: int | None = 1, device: torch.device | str | None = None
+) -> Iterator[None]:
     """Run the block with ``torch.set_num_threads(num_threads)`` on the CPU, then restore the setting.
 
     The book's models are tiny and latency-bound: each operation is too small

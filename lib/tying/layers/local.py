@@ -8,6 +8,7 @@ sharing differs.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -40,6 +41,62 @@ def conv2d_output_size(
     return out  # type: ignore[return-value]
 
 
+class _ContiguousGrad(torch.autograd.Function):
+    """Identity whose backward hands on a contiguous gradient.
+
+    The output of :func:`locally_connected2d` keeps positions innermost, so
+    its gradient reaches the batched product with a batch stride of 1, and
+    ``bmm``'s backward then falls back to one small product per position
+    (measured 1.5-2x slower for forward+backward).  One copy of the small
+    output gradient avoids that.
+    """
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous()
+
+
+@functools.lru_cache(maxsize=16)
+def _patch_index(
+    in_channels: int,
+    in_size: tuple[int, int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    device: torch.device,
+) -> torch.Tensor:
+    """Where each receptive-field element lives in the flattened, zero-padded input.
+
+    Entry ``[l, c, u, v]`` (flattened, ``l`` = output position) is the offset of
+    ``x[c, s i + d u, s j + d v]`` in a ``(C_in, H + 2p, W + 2p)`` tensor.  It
+    depends only on the geometry, so it is built once per geometry and device
+    and reused; a layer calls it with the same arguments every step.
+    """
+    (h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = in_size, kernel_size, stride, padding, dilation
+    h_out, w_out = conv2d_output_size(in_size, kernel_size, stride, padding, dilation)
+    padded_w = w + 2 * pw
+    plane = (h + 2 * ph) * padded_w
+    rows = (torch.arange(h_out) * sh)[:, None] + torch.arange(kh) * dh  # (H_out, kH)
+    cols = (torch.arange(w_out) * sw)[:, None] + torch.arange(kw) * dw  # (W_out, kW)
+    index = (
+        rows.view(h_out, 1, 1, kh, 1) * padded_w
+        + cols.view(1, w_out, 1, 1, kw)
+        + torch.arange(in_channels).view(1, 1, in_channels, 1, 1) * plane
+    )
+    return index.reshape(-1).to(device)
+
+
 def locally_connected2d(
     input: torch.Tensor,
     weight: torch.Tensor,
@@ -54,12 +111,17 @@ def locally_connected2d(
         y_{o,i,j} = b_{o,i,j} + \\sum_{c,u,v} W_{i,j,o,c,u,v}\\,
                     x_{c,\\, s i + d u - p,\\, s j + d v - p}
 
-    Vectorised over positions: :func:`torch.nn.functional.unfold` lays every
-    receptive field out as a column, and one batched matrix product applies
-    each position's kernel to its own column.  The weight is read in its
-    stored order, ``(H_out·W_out, C_out, C_in·kH·kW)`` as a contiguous view, so
-    the product streams the (large) untied weight once.  There is no Python
-    loop over positions.
+    Vectorised over positions, with no Python loop.  The input is turned
+    (a small copy) into rows of ``N`` values, one row per input element;
+    one ``index_select`` gathers the rows of every receptive field into
+    ``patches`` of shape ``(H_out·W_out, C_in·kH·kW, N)``, already in the
+    order the product needs; and one batched matrix product applies each
+    position's kernel, read as the contiguous view
+    ``(H_out·W_out, C_out, C_in·kH·kW)`` of the stored weight, to its own
+    patch.  The layer is memory-bound: the large untied weight is streamed
+    once, and nothing of its size is copied.  (``F.unfold`` would give the
+    patches as ``(N, C_in·kH·kW, L)``, and transposing those to the batched
+    layout costs more than the product itself; ``benchmarks/`` measures both.)
 
     Args:
         input: ``(N, C_in, H, W)``.
@@ -72,17 +134,22 @@ def locally_connected2d(
     """
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
     h_out, w_out, c_out, c_in, kh, kw = weight.shape
-    expected = conv2d_output_size(tuple(input.shape[-2:]), (kh, kw), (sh, sw), (ph, pw), (dh, dw))
+    if input.dim() != 4 or input.shape[1] != c_in:
+        raise ValueError(f"expected an input of shape (N, {c_in}, H, W), got {tuple(input.shape)}")
+    in_size = tuple(input.shape[-2:])
+    expected = conv2d_output_size(in_size, (kh, kw), (sh, sw), (ph, pw), (dh, dw))
     if expected != (h_out, w_out):
         raise ValueError(
-            f"an input of spatial size {tuple(input.shape[-2:])} gives {expected[0]}x{expected[1]} "
+            f"an input of spatial size {in_size} gives {expected[0]}x{expected[1]} "
             f"output positions but the weight has {h_out}x{w_out}"
         )
-    # patches: (N, C_in·kH·kW, L) with L = H_out·W_out positions
-    patches = F.unfold(input, (kh, kw), dilation=(dh, dw), padding=(ph, pw), stride=(sh, sw))
+    batch = input.shape[0]
+    index = _patch_index(c_in, in_size, (kh, kw), (sh, sw), (ph, pw), (dh, dw), input.device)
+    rows = F.pad(input, (pw, pw, ph, ph)).reshape(batch, -1).T.contiguous()  # (C_in·H_p·W_p, N)
+    patches = rows.index_select(0, index).view(h_out * w_out, c_in * kh * kw, batch)
     kernels = weight.reshape(h_out * w_out, c_out, c_in * kh * kw)
-    out = torch.bmm(kernels, patches.permute(2, 1, 0))  # (L, C_out, N)
-    out = out.permute(2, 1, 0).reshape(input.shape[0], c_out, h_out, w_out)
+    out = _ContiguousGrad.apply(torch.bmm(kernels, patches))  # (L, C_out, N)
+    out = out.permute(2, 1, 0).reshape(batch, c_out, h_out, w_out)
     if bias is not None:
         out = out + bias
     return out
