@@ -26,7 +26,12 @@ def run(quick: bool, device: torch.device) -> list[dict]:
         full = nn.Linear(n_in, n_out, device=device)
         x = torch.randn(batch, n_in, device=device)
         shape = f"{n_in}->{n_out}, 1/{factor}, batch={batch}"
-        for impl, layer, library in (("hashed (virtual width)", hashed, True), (f"dense, same budget (width {width})", same_budget, False), ("dense, full width", full, False)):
+        layers = (
+            ("hashed (virtual width)", hashed, True, f"width {n_out}"),
+            ("dense, same budget", same_budget, False, f"width {width}"),
+            ("dense, full width", full, False, f"width {n_out}"),
+        )
+        for impl, layer, library, note in layers:
             for mode in ("forward", "forward+backward"):
                 xi = x.clone().requires_grad_(mode != "forward")
 
@@ -40,5 +45,5 @@ def run(quick: bool, device: torch.device) -> list[dict]:
 
                 timing = time_call(call, device=device, repeats=repeats)
                 params = sum(p.numel() for p in layer.parameters())
-                rows.append({"case": NAME, "shape": shape, "impl": impl, "mode": mode, "library": library, "params": params, **timing.as_dict()})
+                rows.append({"case": NAME, "shape": shape, "impl": impl, "mode": mode, "library": library, "params": params, "note": note, **timing.as_dict()})
     return rows

@@ -34,7 +34,7 @@ def run(quick: bool, device: torch.device) -> list[dict]:
                 {"case": NAME, "shape": shape, "impl": "tied" if tied else "untied", "mode": "memory", "library": tied,
                  # memory rows carry bytes in the timing fields so ratios read as "× the tied size"
                  "median_s": float(stored), "min_s": float(stored), "max_s": float(stored), "repeats": 1, "calls_per_repeat": 0,
-                 "params": params, "memory_bytes": unique_bytes, "note": f"torch.save size {stored:,} B"}
+                 "params": params, "memory_bytes": unique_bytes, "vocab": vocab, "d_model": d, "note": f"torch.save size {stored:,} B"}
             )
         saved = sizes[False][0] - sizes[True][0]
         if saved != vocab * d:
