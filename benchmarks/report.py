@@ -57,7 +57,8 @@ def markdown(results: dict) -> str:
         "the library implementation's median in the same run (above 1: slower than the library).",
         "Rows in mode *memory* give stored bytes instead of times. Where the library row knows the",
         "bytes it must move, its *copy-bandwidth floor* is those bytes at the measured copy bandwidth,",
-        "and the other rows say how much faster than them anything moving those bytes could be.",
+        "and the other rows say how many times slower than that floor they are: about the most any",
+        "implementation could gain on them.",
         "",
     ]
     by_case: dict[str, list[dict]] = defaultdict(list)
@@ -74,7 +75,7 @@ def markdown(results: dict) -> str:
             if "bandwidth_floor_s" in r:
                 notes.append(f"copy-bandwidth floor {_fmt_time(r['bandwidth_floor_s'])}")
             if "speedup_bound" in r:
-                notes.append(f"≤ {r['speedup_bound']:.1f}× faster possible at copy bandwidth")
+                notes.append(f"{r['speedup_bound']:.1f}× slower than the copy-bandwidth floor")
             for key in ("note", "nnz", "memory_bytes"):
                 if key in r:
                     notes.append(f"{key}: {r[key]:,}" if isinstance(r[key], int) else f"{r[key]}")
