@@ -1,4 +1,9 @@
-"""conv2d_as_matrix: build time and memory (nnz) of the doubly block Toeplitz matrix, and its sparse product against F.conv2d."""
+"""conv2d_as_matrix: build time and memory (nnz) of the doubly block Toeplitz matrix, and its sparse product against F.conv2d.
+
+Forward: the prebuilt matrix times the flattened batch.  Forward+backward: one
+training step through the matrix (rebuild it from the kernel, multiply,
+backpropagate to kernel and input) against the same step with F.conv2d.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,36 @@ def run(quick: bool, device: torch.device) -> list[dict]:
         conv = time_call(lambda: F.conv2d(x, weight), device=device, repeats=repeats)
         rows.append({"case": NAME, "shape": shape, "impl": "sparse matmul", "mode": "forward", "library": True, **sparse_product.as_dict(), "nnz": nnz})
         rows.append({"case": NAME, "shape": shape, "impl": "F.conv2d", "mode": "forward", **conv.as_dict()})
-        for row in rows[-3:]:
+
+        # Training through the matrix: rebuild it from the kernel, multiply, and backpropagate
+        # to both the kernel and the input, against the same step done by F.conv2d.  Autograd
+        # forms the gradient of a sparse product with respect to the matrix densely, so the
+        # step is only timed where that dense gradient fits in 1 GiB.
+        if dense_bytes > 1 << 30:
+            rows[-3]["note"] += f"; training step not timed: its backward forms the dense {dense_bytes / 1e9:.1f} GB gradient of the matrix"
+            for row in rows[-3:]:
+                row.setdefault("library", row["impl"] != "F.conv2d")
+            continue
+        w_train = weight.clone().requires_grad_()
+        x_train = x.clone().requires_grad_()
+
+        def matrix_step():
+            w_train.grad = x_train.grad = None
+            product = conv2d_as_matrix(w_train, hw, layout=torch.sparse_csr) @ x_train.reshape(batch, -1).T
+            product.sum().backward()
+
+        def conv_step():
+            w_train.grad = x_train.grad = None
+            F.conv2d(x_train, w_train).sum().backward()
+
+        matrix_step()
+        grads = (w_train.grad.clone(), x_train.grad.clone())
+        conv_step()
+        torch.testing.assert_close(grads, (w_train.grad, x_train.grad), rtol=1e-4, atol=1e-3)
+        step = time_call(matrix_step, device=device, repeats=repeats)
+        rows.append({"case": NAME, "shape": shape, "impl": "build + sparse matmul", "mode": "forward+backward", "library": True, **step.as_dict(), "nnz": nnz})
+        conv_train = time_call(conv_step, device=device, repeats=repeats)
+        rows.append({"case": NAME, "shape": shape, "impl": "F.conv2d", "mode": "forward+backward", "library": False, **conv_train.as_dict()})
+        for row in rows[-5:]:
             row.setdefault("library", row["impl"] != "F.conv2d")
     return rows
