@@ -61,6 +61,8 @@ def markdown(results: dict) -> str:
         "implementation could gain on them.",
         "",
     ]
+    if not results["quick"]:
+        lines += ["## Headlines", ""] + [f"- {h}" for h in headlines(results)] + [""]
     by_case: dict[str, list[dict]] = defaultdict(list)
     for row in results["rows"]:
         by_case[row["case"]].append(row)
@@ -89,3 +91,99 @@ def markdown(results: dict) -> str:
     if extra:
         lines += ["## Summary", ""] + [f"- {s}" for s in extra] + [""]
     return "\n".join(lines)
+
+
+def _span(values, fmt: str) -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+
+def _listing(values, fmt: str) -> str:
+    return ", ".join(fmt.format(v) for v in values)
+
+
+def headlines(results: dict) -> list[str]:
+    """The run's main findings as Markdown bullets, computed from the rows (README and RESULTS.md)."""
+    rows = results["rows"]
+
+    def pick(case, mode=None, impl=None):
+        return [r for r in rows if r["case"] == case and (mode is None or r["mode"] == mode) and (impl is None or r["impl"] == impl)]
+
+    lines = []
+    lc = pick("LocallyConnected2d", "forward", "vectorised")
+    if lc:
+        loop_f = pick("LocallyConnected2d", "forward", "naive loop")
+        loop_t = pick("LocallyConnected2d", "forward+backward", "naive loop")
+        unfold = pick("LocallyConnected2d", "forward", "unfold + bmm")
+        masked = pick("LocallyConnected2d", "forward", "dense masked matrix")
+        line = (
+            f"**`LocallyConnected2d`** is memory-bound: its forward pass moves its bytes at "
+            f"{_span([100 * r['fraction_of_copy_bandwidth'] for r in lc], '{:.0f}')}% of the copy bandwidth "
+            f"({results['copy_bandwidth']['bytes_per_s'] / 1e9:.1f} GB/s). "
+            f"Against a Python loop over positions it is {_listing([r['relative_to_library'] for r in loop_f], '{:.1f}×')} faster forward "
+            f"(running exactly at copy bandwidth would give {_listing([r['speedup_bound'] for r in loop_f], '{:.1f}×')}) and "
+            f"{_listing([r['relative_to_library'] for r in loop_t], '{:.0f}×')} faster for forward+backward."
+        )
+        if unfold:
+            line += f" `F.unfold` + transpose + `bmm` is {_span([r['relative_to_library'] for r in unfold], '{:.0f}')}× slower forward"
+            line += f", Keras' dense masked matrix {_span([r['relative_to_library'] for r in masked], '{:.0f}')}×." if masked else "."
+        lines.append(line)
+    summaries = {r["mode"]: r for r in pick("CirculantLinear", impl="summary")}
+    if summaries:
+        largest = max(r["n"] for r in pick("CirculantLinear") if "n" in r)
+        dense = {r["mode"]: r for r in pick("CirculantLinear", impl="dense nn.Linear") if r.get("n") == largest}
+        f = summaries["forward"]
+        lines.append(
+            f"**`CirculantLinear`** overtakes `nn.Linear` from n = {f['crossover_n']}; at n = {largest} it is "
+            f"{dense['forward']['relative_to_library']:.0f}× (forward) and {dense['forward+backward']['relative_to_library']:.0f}× "
+            f"(forward+backward) faster. Over n = {f['slope_range'][0]}…{f['slope_range'][1]} the forward slopes of log time "
+            f"are {f['slope_fft']:.2f} (FFT; n log n: {f['slope_nlogn']:.2f}) and {f['slope_dense']:.2f} (dense)."
+        )
+    builds = pick("conv2d_as_matrix", "build")
+    if builds:
+        products = [r["relative_to_library"] for r in pick("conv2d_as_matrix", "forward", "F.conv2d")]
+        steps = [1 / r["relative_to_library"] for r in pick("conv2d_as_matrix", "forward+backward", "F.conv2d")]
+        line = (
+            f"**`conv2d_as_matrix`** stores {_span([r['nnz'] / 1e6 for r in builds], '{:.1f}')} M non-zeros; its sparse product is "
+            f"{_span([1 / p for p in products], '{:.0f}')}× slower than `F.conv2d`"
+        )
+        if steps:
+            line += f", a training step through the matrix {_span(steps, '{:,.0f}')}× slower"
+        untimed = [r for r in builds if "training step not timed" in r.get("note", "")]
+        if untimed:
+            line += f" (not timed where autograd would form a dense {_listing([r['dense_bytes'] / 1e9 for r in untimed], '{:.1f}')} GB gradient)"
+        lines.append(line + ".")
+    hashed = pick("HashedLinear", impl="hashed (virtual width)")
+    if hashed:
+        full = {(r["shape"], r["mode"]): r for r in pick("HashedLinear", impl="dense, full width")}
+        fwd = [1 / full[(r["shape"], r["mode"])]["relative_to_library"] for r in hashed if r["mode"] == "forward"]
+        trn = [1 / full[(r["shape"], r["mode"])]["relative_to_library"] for r in hashed if r["mode"] == "forward+backward"]
+        lines.append(
+            f"**`HashedLinear`** takes {_span(fwd, '{:.1f}')}× the time of the full dense layer forward and "
+            f"{_span(trn, '{:.1f}')}× for forward+backward, since it gathers its virtual matrix on every call."
+        )
+    memory = pick("LM parameter memory", "memory", "untied")
+    if memory:
+        lines.append(
+            f"**Tied language models** store exactly V·d fewer parameters; their checkpoints are "
+            f"{_span([r['relative_to_library'] for r in memory], '{:.2f}')}× smaller than the untied ones."
+        )
+    return lines
+
+
+README_START = "<!-- benchmarks:headlines:start -->"
+README_END = "<!-- benchmarks:headlines:end -->"
+
+
+def readme_block(results: dict) -> str:
+    """The README's headline block for ``results``, markers included."""
+    bullets = "\n".join(f"- {h}" for h in headlines(results))
+    return f"{README_START}\n{bullets}\n{README_END}"
+
+
+def update_readme(readme: str, results: dict) -> str:
+    """Return ``readme`` with the text between the headline markers replaced from ``results``."""
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {README_START} ... {README_END} block")
+    return readme[:start] + readme_block(results) + readme[end + len(README_END):]

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 
@@ -68,3 +69,20 @@ def test_ratios_and_bandwidth_bound_are_computed_within_a_group():
     assert library["bandwidth_floor_s"] == 1e-3  # 8 MB at 8 GB/s
     assert slow["speedup_bound"] == 20  # 20 ms against a 1 ms floor
     assert "speedup_bound" not in other and "speedup_bound" not in elsewhere
+
+
+def test_committed_table_and_readme_headlines_come_from_the_committed_results():
+    from benchmarks.report import markdown, readme_block
+
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    assert (ROOT / "benchmarks" / "RESULTS.md").read_text() == markdown(results)
+    assert readme_block(results) in (ROOT / "README.md").read_text(), (
+        "README headlines differ from benchmarks/results.json; rerun `python -m benchmarks`"
+    )
+
+
+def test_readme_update_needs_its_markers():
+    from benchmarks.report import update_readme
+
+    with pytest.raises(ValueError, match="headlines:start"):
+        update_readme("# no markers here\n", {"rows": []})

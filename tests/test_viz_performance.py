@@ -8,8 +8,10 @@ from conftest import ROOT
 
 from tying.viz import new_figure
 from tying.viz.performance import (
+    conv_matrix_summary,
     find_benchmark_file,
     load_benchmark_file,
+    locally_connected_summary,
     markdown_table,
     parse_shape,
     plot_bandwidth,
@@ -97,3 +99,33 @@ def test_results_file_is_a_full_run():
     results = json.loads((ROOT / "benchmarks" / "results.json").read_text())
     assert results["quick"] is False
     assert {r["case"] for r in results["rows"]} >= {"LocallyConnected2d", "CirculantLinear"}
+
+
+def test_locally_connected_summary_matches_the_rows(results):
+    records = locally_connected_summary(results)
+    vectorised = select(results, "LocallyConnected2d", mode="forward", impl="vectorised")
+    assert [r["shape"] for r in records] == [r["shape"] for r in vectorised]
+    for record, row in zip(records, vectorised):
+        assert record["forward_s"] == row["median_s"]
+        assert record["floor_s"] == pytest.approx(
+            row["bytes"] / results["copy_bandwidth"]["bytes_per_s"]
+        )
+        loop = next(
+            r
+            for r in select(results, "LocallyConnected2d", mode="forward", impl="naive loop")
+            if r["shape"] == row["shape"]
+        )
+        assert record["forward_speedup"] == pytest.approx(loop["median_s"] / row["median_s"])
+        assert record["speedup_at_copy_bandwidth"] == pytest.approx(
+            loop["median_s"] / record["floor_s"]
+        )
+
+
+def test_conv_matrix_summary_marks_untimed_training_steps(results):
+    records = conv_matrix_summary(results)
+    assert len(records) == len(select(results, "conv2d_as_matrix", mode="build"))
+    for record in records:
+        assert record["product_s"] > 0 and record["conv_s"] > 0
+        timed = record["step_s"] is not None
+        assert timed == (record["conv_step_s"] is not None)
+        assert timed == ("training step not timed" not in record["note"])

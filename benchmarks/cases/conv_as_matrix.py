@@ -35,7 +35,7 @@ def run(quick: bool, device: torch.device) -> list[dict]:
         dense_bytes = matrix.shape[0] * matrix.shape[1] * 4
         rows.append(
             {"case": NAME, "shape": shape, "impl": "build (CSR)", "mode": "build", **build.as_dict(), "nnz": nnz,
-             "memory_bytes": memory, "note": f"dense equivalent {dense_bytes / 1e6:.1f} MB"}
+             "memory_bytes": memory, "dense_bytes": dense_bytes, "note": f"dense equivalent {dense_bytes / 1e6:.1f} MB"}
         )
         flat = x.reshape(batch, -1).T.contiguous()
         sparse_product = time_call(lambda: matrix @ flat, device=device, repeats=repeats)

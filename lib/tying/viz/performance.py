@@ -31,6 +31,8 @@ __all__ = [
     "plot_checkpoint_sizes",
     "markdown_table",
     "parse_shape",
+    "locally_connected_summary",
+    "conv_matrix_summary",
 ]
 
 _IMPL_COLOURS = [
@@ -308,3 +310,65 @@ def parse_shape(shape: str) -> dict[str, int]:
     if m := re.search(r"(\d+)x(\d+)", shape):
         out["H"], out["W"] = int(m[1]), int(m[2])
     return out
+
+
+def locally_connected_summary(results: Mapping, case: str = "LocallyConnected2d") -> list[dict]:
+    """One record per shape: the library's forward traffic and its speed-ups over the naive loop.
+
+    Keys: ``shape``, ``bytes``, ``forward_s``, ``floor_s`` (the bytes at copy
+    bandwidth), ``fraction`` (of copy bandwidth), ``forward_speedup`` and
+    ``training_speedup`` (the loop's median over the library's), and
+    ``speedup_at_copy_bandwidth`` (the loop's median over the floor).
+    """
+    forward = speedups(results, case, "forward", "naive loop")
+    training = speedups(results, case, "forward+backward", "naive loop")
+    loops = {r["shape"]: r for r in select(results, case, mode="forward", impl="naive loop")}
+    records = []
+    for row in select(results, case, mode="forward"):
+        if "bytes" not in row:
+            continue
+        records.append(
+            {
+                "shape": row["shape"],
+                "bytes": row["bytes"],
+                "forward_s": row["median_s"],
+                "floor_s": row["bandwidth_floor_s"],
+                "fraction": row["fraction_of_copy_bandwidth"],
+                "forward_speedup": forward[row["shape"]],
+                "speedup_at_copy_bandwidth": loops[row["shape"]]["speedup_bound"],
+                "training_speedup": training[row["shape"]],
+            }
+        )
+    return records
+
+
+def conv_matrix_summary(results: Mapping, case: str = "conv2d_as_matrix") -> list[dict]:
+    """One record per shape: the matrix's size and build time, and its costs next to ``F.conv2d``.
+
+    Keys: ``shape``, ``nnz``, ``memory_bytes``, ``build_s``, ``product_s`` and
+    ``conv_s`` (forward), ``step_s`` and ``conv_step_s`` (a training step; ``None``
+    where the benchmark did not time it), ``dense_bytes`` (the same matrix stored
+    densely, which is also the size of the gradient autograd forms for it) and
+    ``note`` (the build row's note).
+    """
+    records = []
+    for build in select(results, case, mode="build"):
+        same = [r for r in select(results, case) if r["shape"] == build["shape"]]
+        by_key = {(r["mode"], r["impl"]): r for r in same}
+        step = by_key.get(("forward+backward", "build + sparse matmul"))
+        conv_step = by_key.get(("forward+backward", "F.conv2d"))
+        records.append(
+            {
+                "shape": build["shape"],
+                "nnz": build["nnz"],
+                "memory_bytes": build["memory_bytes"],
+                "build_s": build["median_s"],
+                "product_s": by_key[("forward", "sparse matmul")]["median_s"],
+                "conv_s": by_key[("forward", "F.conv2d")]["median_s"],
+                "step_s": step["median_s"] if step else None,
+                "conv_step_s": conv_step["median_s"] if conv_step else None,
+                "dense_bytes": build["dense_bytes"],
+                "note": build.get("note", ""),
+            }
+        )
+    return records
