@@ -33,24 +33,21 @@ def run(quick: bool, device: torch.device) -> list[dict]:
         nnz = int(matrix.values().numel())
         memory = sum(t.numel() * t.element_size() for t in (matrix.values(), matrix.col_indices(), matrix.crow_indices()))
         dense_bytes = matrix.shape[0] * matrix.shape[1] * 4
-        rows.append(
-            {"case": NAME, "shape": shape, "impl": "build (CSR)", "mode": "build", **build.as_dict(), "nnz": nnz,
-             "memory_bytes": memory, "dense_bytes": dense_bytes, "note": f"dense equivalent {dense_bytes / 1e6:.1f} MB"}
-        )
+        build_row = {"case": NAME, "shape": shape, "impl": "build (CSR)", "mode": "build", "library": True, **build.as_dict(),
+                     "nnz": nnz, "memory_bytes": memory, "dense_bytes": dense_bytes, "note": f"dense equivalent {dense_bytes / 1e6:.1f} MB"}
+        rows.append(build_row)
         flat = x.reshape(batch, -1).T.contiguous()
         sparse_product = time_call(lambda: matrix @ flat, device=device, repeats=repeats)
         conv = time_call(lambda: F.conv2d(x, weight), device=device, repeats=repeats)
         rows.append({"case": NAME, "shape": shape, "impl": "sparse matmul", "mode": "forward", "library": True, **sparse_product.as_dict(), "nnz": nnz})
-        rows.append({"case": NAME, "shape": shape, "impl": "F.conv2d", "mode": "forward", **conv.as_dict()})
+        rows.append({"case": NAME, "shape": shape, "impl": "F.conv2d", "mode": "forward", "library": False, **conv.as_dict()})
 
         # Training through the matrix: rebuild it from the kernel, multiply, and backpropagate
         # to both the kernel and the input, against the same step done by F.conv2d.  Autograd
         # forms the gradient of a sparse product with respect to the matrix densely, so the
         # step is only timed where that dense gradient fits in 1 GiB.
         if dense_bytes > 1 << 30:
-            rows[-3]["note"] += f"; training step not timed: its backward forms the dense {dense_bytes / 1e9:.1f} GB gradient of the matrix"
-            for row in rows[-3:]:
-                row.setdefault("library", row["impl"] != "F.conv2d")
+            build_row["note"] += f"; training step not timed: its backward forms the dense {dense_bytes / 1e9:.1f} GB gradient of the matrix"
             continue
         w_train = weight.clone().requires_grad_()
         x_train = x.clone().requires_grad_()
@@ -72,6 +69,4 @@ def run(quick: bool, device: torch.device) -> list[dict]:
         rows.append({"case": NAME, "shape": shape, "impl": "build + sparse matmul", "mode": "forward+backward", "library": True, **step.as_dict(), "nnz": nnz})
         conv_train = time_call(conv_step, device=device, repeats=repeats)
         rows.append({"case": NAME, "shape": shape, "impl": "F.conv2d", "mode": "forward+backward", "library": False, **conv_train.as_dict()})
-        for row in rows[-5:]:
-            row.setdefault("library", row["impl"] != "F.conv2d")
     return rows
