@@ -20,7 +20,10 @@ import torch
 
 from tying.device import synchronize
 
-__all__ = ["Timing", "time_call", "machine_info", "copy_bandwidth"]
+__all__ = ["MODES", "Timing", "time_call", "time_mode", "machine_info", "copy_bandwidth"]
+
+#: What every layer case measures: inference alone, and one training step's worth of work.
+MODES = ("forward", "forward+backward")
 
 
 @dataclass
@@ -60,6 +63,27 @@ def time_call(fn: Callable[[], object], *, device: torch.device, repeats: int = 
         synchronize(device)
         samples.append((time.perf_counter() - start) / calls)
     return Timing(statistics.median(samples), min(samples), max(samples), repeats, calls)
+
+
+def time_mode(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, mode: str, *, device: torch.device, repeats: int = 5) -> Timing:
+    """Time ``fn(x)`` in one of :data:`MODES`.
+
+    ``"forward"`` runs without autograd; ``"forward+backward"`` takes gradients
+    with respect to a copy of ``x`` and to every parameter ``fn`` uses.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    xi = x.clone().requires_grad_(mode != "forward")
+
+    def call() -> torch.Tensor:
+        if mode == "forward":
+            with torch.no_grad():
+                return fn(xi)
+        out = fn(xi)
+        out.sum().backward()
+        return out
+
+    return time_call(call, device=device, repeats=repeats)
 
 
 def copy_bandwidth(device: torch.device, *, megabytes: int = 256, repeats: int = 5) -> dict:

@@ -44,6 +44,31 @@ def test_quick_benchmark_run_writes_results(tmp_path):
     assert "| shape | implementation |" in table and "Quick smoke run" in table
 
 
+def test_time_mode_runs_inference_without_autograd_and_training_with_it():
+    import torch
+
+    from benchmarks.harness import MODES, time_mode
+
+    layer = torch.nn.Linear(4, 3)
+    x = torch.randn(2, 4)
+    seen = []
+
+    def fn(xi):
+        seen.append((xi.requires_grad, torch.is_grad_enabled()))
+        return layer(xi)
+
+    timing = time_mode(fn, x, "forward", device=torch.device("cpu"), repeats=2)
+    assert timing.repeats == 2 and timing.median_s > 0
+    assert set(seen) == {(False, False)} and layer.weight.grad is None
+    seen.clear()
+    time_mode(fn, x, "forward+backward", device=torch.device("cpu"), repeats=2)
+    assert set(seen) == {(True, True)} and layer.weight.grad is not None
+    assert not x.requires_grad, "the caller's input is left as it was"
+    assert MODES == ("forward", "forward+backward")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        time_mode(fn, x, "backward", device=torch.device("cpu"))
+
+
 def test_ratios_and_bandwidth_bound_are_computed_within_a_group():
     from benchmarks.report import add_ratios
 

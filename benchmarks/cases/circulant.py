@@ -15,7 +15,7 @@ from torch import nn
 
 from tying.layers import CirculantLinear
 
-from ..harness import time_call
+from ..harness import MODES, time_mode
 
 NAME = "CirculantLinear"
 
@@ -38,22 +38,12 @@ def run(quick: bool, device: torch.device) -> list[dict]:
         dense = nn.Linear(n, n, device=device)
         x = torch.randn(batch, n, device=device)
         for impl, layer, library in (("FFT circulant", circ, True), ("dense nn.Linear", dense, False)):
-            for mode in ("forward", "forward+backward"):
-                xi = x.clone().requires_grad_(mode != "forward")
-
-                def call(layer=layer, xi=xi, mode=mode):
-                    if mode == "forward":
-                        with torch.no_grad():
-                            return layer(xi)
-                    out = layer(xi)
-                    out.sum().backward()
-                    return out
-
-                timing = time_call(call, device=device, repeats=repeats)
+            for mode in MODES:
+                timing = time_mode(layer, x, mode, device=device, repeats=repeats)
                 params = sum(p.numel() for p in layer.parameters())
                 rows.append({"case": NAME, "shape": f"n={n}, batch={batch}", "impl": impl, "mode": mode, "library": library, "params": params, "n": n, **timing.as_dict()})
                 medians.setdefault((impl, mode), []).append(timing.median_s)
-    for mode in ("forward", "forward+backward"):
+    for mode in MODES:
         fft, dense = medians[("FFT circulant", mode)], medians[("dense nn.Linear", mode)]
         crossover = next((n for i, n in enumerate(ns) if all(f < d for f, d in zip(fft[i:], dense[i:]))), None)
         # Asymptotic slopes: fit the upper half of the sizes, where fixed per-call costs no longer dominate.

@@ -7,7 +7,7 @@ from torch import nn
 
 from tying.layers import HashedLinear
 
-from ..harness import time_call
+from ..harness import MODES, time_mode
 
 NAME = "HashedLinear"
 
@@ -32,18 +32,8 @@ def run(quick: bool, device: torch.device) -> list[dict]:
             ("dense, full width", full, False, f"width {n_out}"),
         )
         for impl, layer, library, note in layers:
-            for mode in ("forward", "forward+backward"):
-                xi = x.clone().requires_grad_(mode != "forward")
-
-                def call(layer=layer, xi=xi, mode=mode):
-                    if mode == "forward":
-                        with torch.no_grad():
-                            return layer(xi)
-                    out = layer(xi)
-                    out.sum().backward()
-                    return out
-
-                timing = time_call(call, device=device, repeats=repeats)
+            for mode in MODES:
+                timing = time_mode(layer, x, mode, device=device, repeats=repeats)
                 params = sum(p.numel() for p in layer.parameters())
                 rows.append({"case": NAME, "shape": shape, "impl": impl, "mode": mode, "library": library, "params": params, "note": note, **timing.as_dict()})
     return rows

@@ -15,7 +15,7 @@ from torch import nn
 
 from tying.layers import LocallyConnected2d, locally_connected2d_loop
 
-from ..harness import time_call
+from ..harness import MODES, time_mode
 
 NAME = "LocallyConnected2d"
 
@@ -95,22 +95,12 @@ def run(quick: bool, device: torch.device) -> list[dict]:
                 if impl != "Conv2d (tied)":  # every other implementation computes the same layer
                     torch.testing.assert_close(fn(x), expected, rtol=1e-4, atol=1e-4, msg=f"{impl} disagrees with the library")
         for impl, fn in impls.items():
-            for mode in ("forward", "forward+backward"):
-                xi = x.clone().requires_grad_(mode != "forward")
-
-                def call(fn=fn, xi=xi, mode=mode):
-                    if mode == "forward":
-                        with torch.no_grad():
-                            return fn(xi)
-                    out = fn(xi)
-                    out.sum().backward()
-                    return out
-
+            for mode in MODES:
                 if impl == "naive loop" and not quick and hw >= 32 and mode == "forward+backward":
                     reps = 1  # seconds per call: one repeat is enough to show the gap
                 else:
                     reps = repeats
-                timing = time_call(call, device=device, repeats=reps)
+                timing = time_mode(fn, x, mode, device=device, repeats=reps)
                 row = {"case": NAME, "shape": shape, "impl": impl, "mode": mode, "library": impl == "vectorised", **timing.as_dict()}
                 if impl == "vectorised" and mode == "forward":
                     row["bytes"] = _bytes(local, batch)
