@@ -24,7 +24,7 @@ from tying.experiments.char_lm import (
     unigram_bits_per_char,
 )
 from tying.layers.untied_rnn import UntiedRNN, untied_rnn
-from tying.theory.sharing_counts import rnn_param_count, untied_rnn_param_count
+from tying.theory.counting import rnn_param_count, untied_rnn_param_count
 
 
 # -- the untied twin -------------------------------------------------------------

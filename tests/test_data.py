@@ -32,3 +32,26 @@ def test_split_is_stratified_disjoint_and_balanced_in_prefixes():
     assert counts.min() >= 4  # a 50-image prefix has every class
     with pytest.raises(ValueError):
         train_test_split_indices(labels, 1.5)
+
+
+def test_python_help_text_is_the_frozen_corpus_on_every_python():
+    import hashlib
+
+    from tying.data import PYTHON_HELP_CHARS, python_help_text
+
+    text = python_help_text()
+    assert len(text) == PYTHON_HELP_CHARS == 464_970
+    # The frozen file, not the running interpreter's pydoc_data: its digest is fixed.
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert digest == "37d06970fc926e60c16dff401e441b84752446a36b6b64516c229fdec77e992c"
+    assert text.startswith('The "assert" statement')
+    assert python_help_text(100) == text[:100]
+    assert python_help_text(0) == ""
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "10", True])
+def test_python_help_text_refuses_bad_lengths(bad):
+    from tying.data import python_help_text
+
+    with pytest.raises((TypeError, ValueError), match="n_chars"):
+        python_help_text(bad)

@@ -19,7 +19,7 @@ from tying.experiments.language_models import (
     tokenize,
 )
 from tying.layers.transformer import SHARE_MODES, CausalSelfAttention, TinyTransformerLM
-from tying.theory.sharing_counts import (
+from tying.theory.counting import (
     attention_param_count,
     bert_param_count,
     transformer_lm_param_count,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from .device import get_device, seed_everything
-from .practice import assert_tied
+from .ties import assert_tied
 
 __version__ = "0.1.0"
 

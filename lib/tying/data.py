@@ -6,10 +6,14 @@ Every loader returns tensors on the requested device, so a notebook can write
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import torch
 
-__all__ = ["digits", "shift_images", "train_test_split_indices"]
+__all__ = ["digits", "python_help_text", "shift_images", "train_test_split_indices"]
+
+PYTHON_HELP_CHARS = 464_970
 
 
 def digits(
@@ -78,3 +82,29 @@ def train_test_split_indices(
     train_idx = torch.as_tensor(np.array(order), device=labels.device)
     test_idx = torch.as_tensor(rng.permutation(np.array(test)), device=labels.device)
     return train_idx, test_idx
+
+
+def python_help_text(n_chars: int | None = None) -> str:
+    """The book's English text corpus: Python's own help pages, frozen at 3.11.7.
+
+    CPython ships the text that ``help("if")`` prints as
+    ``pydoc_data.topics.topics``.  Its content changes with every release, so
+    ``tying`` ships one frozen copy (464,970 characters, the topics joined in
+    sorted key order; PSF licence, see ``tying/corpora/README.md``).  The
+    result is the same on every Python version and needs no network.
+
+    Args:
+        n_chars: keep only the first ``n_chars`` characters (``None``: all).
+
+    Example:
+        >>> text = python_help_text()
+        >>> len(text)
+        464970
+    """
+    if n_chars is not None and (isinstance(n_chars, bool) or not isinstance(n_chars, int)):
+        raise TypeError(f"n_chars must be an int or None, got {n_chars!r}")
+    if n_chars is not None and n_chars < 0:
+        raise ValueError(f"n_chars must be >= 0, got {n_chars}")
+    raw = resources.files("tying").joinpath("corpora/python_help_3.11.7.txt").read_bytes()
+    text = raw.decode("utf-8")
+    return text if n_chars is None else text[:n_chars]

@@ -5,18 +5,15 @@ Notebooks show the call and the result; the boilerplate lives here once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from .sweep import progress as _progress
+from .sweep import progress_enabled
+
 __all__ = ["fit", "accuracy", "progress_enabled"]
-
-
-def progress_enabled() -> bool:
-    """Progress bars are on unless ``TYING_PROGRESS=0`` (the test suite and benchmarks turn them off)."""
-    return os.environ.get("TYING_PROGRESS", "1") != "0"
 
 
 def fit(
@@ -43,18 +40,14 @@ def fit(
             deterministic for the small data sets in this book.
         loss_fn: defaults to cross-entropy.
         generator: draws the minibatches when ``batch_size`` is set.
-        progress: show a ``tqdm`` bar; defaults to :func:`progress_enabled`.
+        progress: show a ``tqdm`` bar; defaults to :func:`tying.sweep.progress_enabled`.
     """
     if len(inputs) != len(targets):
         raise ValueError(f"{len(inputs)} inputs but {len(targets)} targets")
     loss_fn = loss_fn or nn.functional.cross_entropy
     optimiser = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     show = progress_enabled() if progress is None else progress
-    iterator: object = range(steps)
-    if show:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc=desc, leave=False)
+    iterator = _progress(range(steps), desc=desc) if show else range(steps)
     history = []
     model.train()
     for _ in iterator:  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..device import get_device, limit_threads, seed_everything
-from ..practice import ties_across_units
+from ..ties import ties_across_units
 from ..training import fit
 
 __all__ = [
@@ -141,7 +141,7 @@ def run_tie_breaking_training(
         loss after every step, the parameter count the optimiser saw, the final
         largest ``|embedding - output weight|`` and whether the tie held.
     """
-    from ..practice import tied_groups
+    from ..ties import tied_groups
 
     device = get_device(device)
     inputs, targets, vocab = char_bigrams(n_chars, device=device)

@@ -219,7 +219,7 @@ __all__ += [
 ]
 
 # Part II, recurrent networks and Transformers: parameter counts with and without sharing.
-from .sharing_counts import (  # noqa: E402
+from .counting import (  # noqa: E402
     attention_param_count,
     bert_param_count,
     feedforward_param_count,

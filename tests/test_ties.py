@@ -1,4 +1,4 @@
-"""Tied parameters in practice: the checks in tying.practice and every pitfall the chapter shows."""
+"""Tied parameters in practice: the checks in tying.ties and every pitfall the chapter shows."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tying.experiments.practice import (
     torch_roundtrip,
     try_fully_shard,
 )
-from tying.practice import tie_, tied_groups, ties_across_units
+from tying.ties import tie_, tied_groups, ties_across_units
 
 TIE = ("embed.weight", "head.weight")
 
