@@ -1,0 +1,43 @@
+"""Numbers computed in a cell, quoted in the prose of the built book.
+
+The book's prose writes ``{glue:text}`n_params:,``` and myst-nb fills in the
+value the notebook computed, so the text cannot drift from the maths.
+:func:`glue` records such a value.  In the book build (and wherever myst-nb
+is installed) it hands the value to :func:`myst_nb.glue` without showing
+anything; elsewhere (Colab, a bare kernel) it does nothing, because the cell
+that computes the number already prints or asserts it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["glue"]
+
+
+def glue(name: str, value: Any) -> Any:
+    """Record ``value`` under ``name`` for the page's prose, and return it.
+
+    Args:
+        name: the key the Markdown refers to (letters, digits, ``_`` and ``-``).
+        value: any object; its plain-text form is what the page shows, and a
+            format spec in the reference (``{glue:text}`name:.2f```) applies to
+            numbers.
+
+    Example:
+        >>> ratio = glue("ratio", 476_672 / 608)
+    """
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_-" for c in name):
+        raise ValueError(f"glue names are letters, digits, '_' and '-', got {name!r}")
+    try:
+        from myst_nb import glue as _myst_glue
+    except ImportError:
+        return value
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return value
+    if get_ipython() is None:
+        return value
+    _myst_glue(name, value, display=False)
+    return value
