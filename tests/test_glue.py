@@ -20,8 +20,13 @@ def test_glue_records_a_hidden_output_in_a_kernel():
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("myst_nb")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from tying.glue import glue\nx = glue('ratio', 0.25)")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("from tying.glue import glue\nx = glue('ratio', 0.25)"),
+        nbformat.v4.new_code_cell("import numpy as np\nx = glue('half', np.float64(0.5))"),
+    ]
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    (scalar,) = nb.cells[1].outputs
+    assert scalar["data"]["application/papermill.record/text/plain"] == "0.5"
     (output,) = nb.cells[0].outputs
     assert output["metadata"]["scrapbook"]["name"] == "ratio"
     # Hidden: only the prefixed mime type, which no renderer shows on the page.

@@ -21,14 +21,19 @@ def glue(name: str, value: Any) -> Any:
     Args:
         name: the key the Markdown refers to (letters, digits, ``_`` and ``-``).
         value: any object; its plain-text form is what the page shows, and a
-            format spec in the reference (``{glue:text}`name:.2f```) applies to
-            numbers.
+            format spec in the reference (``{glue:text}`name:.2f```,
+            ``{glue:text}`name:,d```) applies to numbers.  numpy and torch
+            scalars are glued as Python numbers.
 
     Example:
         >>> ratio = glue("ratio", 476_672 / 608)
     """
     if not isinstance(name, str) or not name or not all(c.isalnum() or c in "_-" for c in name):
         raise ValueError(f"glue names are letters, digits, '_' and '-', got {name!r}")
+    # numpy and torch scalars print as ``np.float64(0.25)`` or ``tensor(0.25)``,
+    # which a format spec in the prose cannot read: glue the plain number.
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):
+        value = value.item()
     try:
         from myst_nb import glue as _myst_glue
     except ImportError:
