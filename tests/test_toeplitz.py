@@ -12,8 +12,8 @@ from tying.layers import (
     conv2d_output_size,
     locally_connected2d,
     locally_connected2d_as_matrix,
+    toeplitz_defect,
 )
-from tying.layers.toeplitz import toeplitz_defect
 from tying.theory import (
     conv2d_matrix_free_parameters,
     conv2d_matrix_nnz,
@@ -161,15 +161,3 @@ def test_bad_arguments():
         conv2d_as_matrix(torch.randn(1, 1, 5, 5), 3)
     with pytest.raises(ValueError, match="layout"):
         conv2d_as_matrix(torch.randn(1, 1, 3, 3), 5, layout=torch.strided)
-
-
-def test_slider_frame_draws():
-    from matplotlib.figure import Figure
-
-    from tying.viz.toeplitz import kernel_index_matrix, plot_toeplitz_frame
-
-    index = kernel_index_matrix(4, 3)
-    assert index.shape == (4, 16) and set(index[0].tolist()) == set(range(10))
-    fig = Figure()
-    plot_toeplitz_frame(fig, stride=2, padding=1)
-    assert len(fig.axes) == 1

@@ -32,7 +32,11 @@ from .depth import (  # noqa: E402
     residual_iterate,
 )
 from .recurrent import TiedRNN, tied_rnn, tied_rnn_step  # noqa: E402
-from .toeplitz import conv2d_as_matrix, locally_connected2d_as_matrix  # noqa: E402
+from .toeplitz import (  # noqa: E402
+    conv2d_as_matrix,
+    locally_connected2d_as_matrix,
+    toeplitz_defect,
+)
 
 __all__ += [
     "DampedBranch",
@@ -42,6 +46,7 @@ __all__ += [
     "residual_iterate",
     "conv2d_as_matrix",
     "locally_connected2d_as_matrix",
+    "toeplitz_defect",
 ]
 
 # Part I, sections 8-10: soft ties with schedules, the tied autoencoder, projector weights.
