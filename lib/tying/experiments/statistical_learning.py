@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..device import get_device, seed_everything
+from ..device import get_device, limit_threads, seed_everything
 from ..layers.multitask import MultiTaskNet
 from ..theory.shrinkage import (
     empirical_bayes_lambda,
@@ -29,7 +29,6 @@ from ..theory.shrinkage import (
     soft_sharing_estimate,
 )
 from ..training import progress_enabled
-from .signal import limit_threads
 
 __all__ = [
     "make_related_tasks",
@@ -101,7 +100,7 @@ def run_multitask_sweep(
     error reported is the *excess* error (zero for a perfect model).  The two
     models have identical architectures; only the trunk's tying differs.
     The models are tiny, so on a CPU they are trained on ``num_threads``
-    threads (see :func:`~tying.experiments.signal.limit_threads`).
+    threads (see :func:`~tying.device.limit_threads`).
 
     Returns:
         ``{"sizes", "seeds", "seconds", "noise", "params": {"shared", "separate"},
