@@ -5,15 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch.func import jacrev
+from torch.func import jacrev, vmap
 
-from tying.experiments.depth import (
-    find_fixed_point,
-    jacobian_sensitivity,
-    make_branch,
-    run_contraction_experiment,
-    run_sensitivity_experiment,
-)
 from tying.layers import (
     DampedBranch,
     MLPBranch,
@@ -33,6 +26,40 @@ from tying.theory import (
 )
 
 F64 = {"dtype": torch.float64}
+
+
+def make_branch(features, hidden_features, lipschitz, *, seed=0, dtype=torch.float64):
+    """A default-initialised MLPBranch whose Lipschitz bound is rescaled (through W2) to ``lipschitz``."""
+    torch.manual_seed(seed)
+    branch = MLPBranch(features, hidden_features, dtype=dtype)
+    with torch.no_grad():
+        branch.second.weight.mul_(lipschitz / branch.lipschitz_bound())
+    return branch
+
+
+def jacobian_sensitivity(stack, inputs, max_depth):
+    """Spectral norm of the Jacobian of h^k at every input, k = 0..K, by the chain rule."""
+    block_jacobian = vmap(jacrev(lambda z: z + stack.branch(z)))
+    with torch.no_grad():
+        trajectory = stack.trajectory(inputs, depth=max_depth)
+    n, d = inputs.shape
+    product = torch.eye(d, dtype=inputs.dtype).expand(n, d, d)
+    norms = [torch.ones(n, dtype=inputs.dtype)]
+    for k in range(max_depth):
+        product = block_jacobian(trajectory[k]) @ product
+        norms.append(torch.linalg.matrix_norm(product, ord=2))
+    return torch.stack(norms).detach().numpy()
+
+
+def find_fixed_point(block, x, *, tol=1e-12, max_iter=10_000):
+    """Banach iteration x <- block(x) until a step is shorter than ``tol``."""
+    with torch.no_grad():
+        for k in range(1, max_iter + 1):
+            nxt = block(x)
+            if (nxt - x).norm() <= tol:
+                return nxt, k
+            x = nxt
+    raise RuntimeError("no fixed point")
 
 
 def count(module):
@@ -198,35 +225,3 @@ def test_iterations_for_tolerance():
         iterations_for_tolerance(1.0, 1.0, 0.1)
     with pytest.raises(ValueError):
         a_priori_distance_bound(1.2, 3, 1.0)
-
-
-def test_find_fixed_point_refuses_an_expanding_map():
-    with pytest.raises(RuntimeError):
-        find_fixed_point(lambda z: 2 * z + 1, torch.zeros(2), max_iter=50)
-
-
-def test_experiments_run_small():
-    sens = run_sensitivity_experiment(
-        features=4, hidden_features=6, max_depth=5, n_inputs=16, n_pairs=16
-    )
-    assert sens["jacobian"].shape == (6, 16) and sens["pairs"].shape == (6, 16)
-    assert np.all(sens["jacobian"] <= sens["bound"][:, None] * (1 + 1e-9))
-    contr = run_contraction_experiment(max_depth=8, n_starts=10)
-    assert contr["distance"].shape == (9, 10) and contr["residual_at_fixed_point"] < 1e-11
-    assert np.all(contr["distance"] <= contr["bound"] * (1 + 1e-9) + 1e-12)
-    contr3 = run_contraction_experiment(features=3, max_depth=4, n_starts=5)
-    assert contr3["trajectory"].shape == (5, 5, 3)
-
-
-def test_slider_frame_draws():
-    from matplotlib.figure import Figure
-
-    from tying.viz.depth import plot_depth_frame
-
-    sens = run_sensitivity_experiment(
-        features=4, hidden_features=6, max_depth=4, n_inputs=8, n_pairs=8
-    )
-    contr = run_contraction_experiment(max_depth=4, n_starts=6)
-    fig = Figure()
-    plot_depth_frame(fig, sens, contr, 2)
-    assert len(fig.axes) == 2
