@@ -1,20 +1,9 @@
-"""Atomistic descriptors, the per-element energy model, and the Morse-cluster experiment."""
+"""Atomistic descriptors and the per-element energy model."""
 
 import numpy as np
 import pytest
 import torch
 
-from tying.experiments.chemistry import (
-    DescriptorConfig,
-    MorsePotential,
-    coordination_numbers,
-    describe,
-    index_types,
-    make_clusters,
-    random_cluster,
-    run_atomistic_comparison,
-    shuffle_atoms,
-)
 from tying.layers import (
     AtomicEnergyModel,
     angular_symmetry_functions,
@@ -28,9 +17,14 @@ CENTERS = (0.9, 1.4, 2.0)
 
 
 def cluster(n=6, seed=0):
+    """Random atoms of two elements in a box, no two closer than 0.85."""
     rng = np.random.default_rng(seed)
     z = torch.tensor(rng.integers(0, 2, size=n))
-    return torch.tensor(random_cluster(z.numpy(), rng)), z
+    while True:
+        pos = rng.uniform(-1.5, 1.5, size=(n, 3))
+        gaps = np.linalg.norm(pos[:, None] - pos[None], axis=-1) + 9 * np.eye(n)
+        if gaps.min() >= 0.85:
+            return torch.tensor(pos), z
 
 
 def radial(pos, z):
@@ -186,62 +180,3 @@ def test_model_bad_inputs():
     with pytest.raises(ValueError):
         AtomicEnergyModel(2, 4, activation="relu6")
     assert "num_types=2" in repr(model)
-
-
-def test_morse_energy_matches_pair_loop_and_symmetries():
-    pot = MorsePotential()
-    pos, z = cluster(6, seed=8)
-    total = 0.0
-    for i in range(6):
-        for j in range(i + 1, 6):
-            a, b = int(z[i]), int(z[j])
-            r = (pos[i] - pos[j]).norm()
-            dd, al, r0 = pot.depth[a][b], pot.alpha[a][b], pot.r0[a][b]
-            total += dd * ((1 - torch.exp(-al * (r - r0))) ** 2 - 1) * cosine_cutoff(r, pot.cutoff)
-    e = pot.energy(pos, z)
-    assert torch.isclose(e, torch.as_tensor(total, dtype=D), atol=1e-12)
-    assert torch.isclose(pot.energy(pos @ random_rotation(1).T + 3.0, z), e, atol=1e-12)
-    far = torch.cat([pos, pos + torch.tensor([10.0, 0, 0], dtype=D)])
-    assert torch.isclose(pot.energy(far, torch.cat([z, z])), 2 * e, atol=1e-12)
-
-
-def test_make_clusters_properties():
-    data = make_clusters(20, (4, 6), seed=0, max_atoms=8)
-    assert data["positions"].shape == (20, 8, 3) and data["species"].shape == (20, 8)
-    for m, n in enumerate(data["n_atoms"].tolist()):
-        z = data["species"][m]
-        assert (z[n:] == -1).all() and (z[:n] >= 0).all()
-        assert (torch.diff(z[:n]) >= 0).all(), "canonical order: A atoms first"
-        d = pairwise_distances(data["positions"][m, :n]) + 10 * torch.eye(n, dtype=D)
-        assert d.min() >= 0.85 - 1e-9, "no overlaps"
-    shuffled = shuffle_atoms(data, seed=1)
-    assert torch.allclose(
-        MorsePotential().energy(shuffled["positions"], shuffled["species"]), data["energy"]
-    )
-    apart = make_clusters(5, (3,), seed=1, fragments=2, separation=4.0)
-    assert (apart["n_atoms"] == 6).all()
-    with pytest.raises(ValueError):
-        make_clusters(2, (4,), fragments=2, separation=1.0)
-    types = index_types(data["species"])
-    assert ((types >= 0) == (data["species"] >= 0)).all()
-
-
-def test_atomistic_comparison_tiny_run():
-    r = run_atomistic_comparison(
-        n_train=12, n_test=6, n_large=4, steps=3, large_size=8, hidden=(8,), progress=False
-    )
-    for kind in ("tied", "untied"):
-        for split in ("train", "test", "shuffled", "large", "separated"):
-            assert r[kind][split].shape == (1,) and np.isfinite(r[kind][split]).all()
-    assert np.isclose(r["tied"]["shuffled"][0], r["tied"]["test"][0], rtol=1e-5), (
-        "invariant at any weights"
-    )
-    cfg = DescriptorConfig()
-    assert describe(make_clusters(2, (4,), seed=0), cfg).shape == (2, 4, cfg.size)
-
-
-def test_coordination_numbers():
-    pos = torch.tensor([[[0.0, 0, 0], [1.0, 0, 0], [2.0, 0, 0], [0.0, 0, 0]]], dtype=D)
-    data = {"positions": pos, "species": torch.tensor([[0, 1, 0, -1]])}
-    assert coordination_numbers(data, cutoff=1.5).tolist() == [1, 2, 1]
-    assert coordination_numbers(data, cutoff=2.5).tolist() == [2, 2, 2]

@@ -1,22 +1,12 @@
-"""Circulant matrices, the FFT circulant layer, its parametrisation, Toeplitz matrices and the timing helper."""
+"""Circulant matrices, the FFT circulant layer and its parametrisation."""
 
 import math
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
-from tying.experiments.signal import (
-    circular_convolution,
-    dft_matrix,
-    limit_threads,
-    loglog_slope,
-    time_circulant_vs_dense,
-    toeplitz_matrix,
-)
 from tying.layers import Circulant, CirculantLinear, circulant_linear, circulant_matrix
 
 D = torch.float64
@@ -38,12 +28,14 @@ def test_circulant_matrix_structure():
 @pytest.mark.parametrize("n", [1, 2, 7, 16])
 def test_convolution_theorem_and_diagonalisation(n):
     a, b = torch.randn(n, dtype=D), torch.randn(n, dtype=D)
-    direct = circular_convolution(a, b)
+    i = torch.arange(n)
+    # The defining sum (a * b)_i = sum_j a_j b_{(i - j) mod n}, with no FFT.
+    direct = (a[None, :] * b[(i[:, None] - i[None, :]) % n]).sum(dim=1)
     assert torch.allclose(
         direct, torch.fft.ifft(torch.fft.fft(a) * torch.fft.fft(b)).real, atol=1e-12
     )
     assert torch.allclose(circulant_matrix(a) @ b, direct, atol=1e-12)
-    f = dft_matrix(n)
+    f = torch.exp(-2j * math.pi * torch.outer(i, i).to(D) / n)  # the DFT matrix
     assert torch.allclose(f @ a.to(torch.complex128), torch.fft.fft(a), atol=1e-10)
     recon = torch.linalg.inv(f) @ torch.diag(torch.fft.fft(a)) @ f
     assert torch.allclose(recon, circulant_matrix(a).to(torch.complex128), atol=1e-10)
@@ -147,45 +139,3 @@ def test_projection_onto_circulant_matrices_is_least_squares():
     assert torch.allclose(approx.weight, Circulant().right_inverse(lin.weight.detach()))
     with pytest.raises(ValueError):
         CirculantLinear.from_linear(nn.Linear(3, 4))
-
-
-@pytest.mark.parametrize("n,length", [(10, 3), (6, 6), (9, 1)])
-def test_toeplitz_is_conv1d_with_flipped_kernel(n, length):
-    h = torch.randn(length, dtype=D)
-    x = torch.randn(n, dtype=D)
-    w = h.flip(0).view(1, 1, length)
-    assert torch.allclose(
-        toeplitz_matrix(h, n, "valid") @ x, F.conv1d(x.view(1, 1, n), w).flatten()
-    )
-    full = F.conv1d(x.view(1, 1, n), w, padding=length - 1).flatten()
-    assert torch.allclose(toeplitz_matrix(h, n, "full") @ x, full)
-    assert torch.allclose(full, torch.tensor(np.convolve(h.numpy(), x.numpy()), dtype=D))
-    m = n + length - 1
-    assert torch.allclose(circulant_matrix(F.pad(h, (0, m - length)))[:, :n], toeplitz_matrix(h, n))
-
-
-def test_toeplitz_errors():
-    with pytest.raises(ValueError):
-        toeplitz_matrix(torch.randn(2, 2), 5)
-    with pytest.raises(ValueError):
-        toeplitz_matrix(torch.randn(4), 3, "valid")
-    with pytest.raises(ValueError):
-        toeplitz_matrix(torch.randn(3), 5, "same")
-
-
-def test_loglog_slope_and_thread_limit():
-    x = np.array([2.0, 4.0, 8.0, 16.0])
-    assert np.isclose(loglog_slope(x, 3 * x**2), 2.0)
-    before = torch.get_num_threads()
-    with limit_threads(1, "cpu"):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-
-
-def test_timing_helper_tiny_run():
-    r = time_circulant_vs_dense(sizes=(16, 32, 64), batch=2, repeats=1, dense_max=32)
-    assert r["sizes"] == [16, 32, 64] and len(r["fft_s"]) == len(r["dense_s"]) == 3
-    assert all(t > 0 for t in r["fft_s"]) and math.isnan(r["dense_s"][2])
-    assert r["dense_params"] == [256, 1024, 4096] and r["fft_params"] == [16, 32, 64]
-    assert r["crossover"] in (None, 16, 32)
-    assert isinstance(r["slope_fft"], float) and r["threads"] == 1

@@ -9,16 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch import nn
 
-from tying.experiments.hashed_sharing import (
-    count_parameters,
-    dense_mlp_param_count,
-    equivalent_hidden_width,
-    make_dense_mlp,
-    make_hashed_mlp,
-    run_compression_sweep,
-)
 from tying.layers import HashedLinear, hash_indices, hash_signs, hashed_linear
 from tying.layers.hashed import mix32
 
@@ -124,7 +115,7 @@ def test_shapes_and_parameter_counts(n_in, n_out, compression, batch):
     layer = HashedLinear(n_in, n_out, compression=compression)
     k = max(1, math.ceil(compression * n_in * n_out))
     assert layer.num_buckets == k == layer.weight.numel()
-    assert count_parameters(layer) == k + n_out
+    assert sum(p.numel() for p in layer.parameters()) == k + n_out
     assert layer(torch.randn(batch, n_in)).shape == (batch, n_out)
     assert int(layer.bucket_sizes().sum()) == n_in * n_out
 
@@ -180,26 +171,3 @@ def test_initialisation_matches_linear_bounds():
     bound = 1 / math.sqrt(100)
     assert layer.weight.abs().max() <= bound
     assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.1)
-
-
-def test_experiment_helpers_count_parameters():
-    assert dense_mlp_param_count(128) == count_parameters(make_dense_mlp(128)) == 9610
-    assert equivalent_hidden_width(9610) == 128 and equivalent_hidden_width(5) == 1
-    hashed = make_hashed_mlp(128, 1 / 8)
-    n = count_parameters(hashed)
-    assert n == 1024 + 128 + 160 + 10
-    width = equivalent_hidden_width(n)
-    assert dense_mlp_param_count(width) <= n < dense_mlp_param_count(width + 1)
-    assert isinstance(hashed[0], HashedLinear) and isinstance(hashed[1], nn.ReLU)
-
-
-def test_compression_sweep_tiny():
-    r = run_compression_sweep(
-        compressions=(1 / 4, 1 / 16), seeds=(0,), hidden=16, steps=3, progress=False
-    )
-    assert r["hashed"]["test"].shape == (1, 2) == r["dense"]["train"].shape
-    assert r["full"]["test"].shape == (1,)
-    assert np.all((0 <= r["hashed"]["test"]) & (r["hashed"]["test"] <= 1))
-    assert r["hashed"]["width"] == [16, 16]
-    for j in range(2):
-        assert r["dense"]["params"][j] <= r["hashed"]["params"][j]
