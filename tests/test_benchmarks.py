@@ -111,3 +111,23 @@ def test_readme_update_needs_its_markers():
 
     with pytest.raises(ValueError, match="headlines:start"):
         update_readme("# no markers here\n", {"rows": []})
+
+
+def test_the_package_ships_the_committed_results():
+    """The performance appendix reads the copy inside the package, so it runs without a checkout."""
+    from importlib.resources import files
+
+    shipped = json.loads(files("tying").joinpath("benchmark_results.json").read_text())
+    committed = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    assert shipped == committed, (
+        "lib/tying/benchmark_results.json differs from benchmarks/results.json; "
+        "a full `python -m benchmarks` writes both"
+    )
+    assert committed["quick"] is False, "the committed run is a full one, not the smoke run"
+    assert {r["case"] for r in committed["rows"]} >= {
+        "LocallyConnected2d",
+        "CirculantLinear",
+        "conv2d_as_matrix",
+        "HashedLinear",
+        "LM parameter memory",
+    }
