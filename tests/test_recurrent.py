@@ -7,10 +7,8 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
 from torch import nn
 
-from tying.experiments.rnn_gradients import run_gain_sweep, run_nonnormal
 from tying.layers import TiedRNN, tied_rnn
 from tying.theory import (
     jacobian_norms_over_lags,
@@ -185,35 +183,39 @@ def test_orthogonal_bracket_by_hand():
     assert np.allclose(hi, [2.0, 2.0 * 1.5, 2.0 * 1.5 * 2.0])
 
 
-# -- the experiments and figures --------------------------------------------------------
+# -- the closed forms on a real tanh RNN ---------------------------------------------
 
 
-def test_gain_sweep_tiny():
-    sweep = run_gain_sweep(gains=(0.5, 1.0, 2.0), t_max=6, hidden=4)
-    assert sweep["measured"].shape == sweep["bound"].shape == (3, 6)
-    assert np.allclose(sweep["measured"], sweep["bound"], rtol=1e-6)
-    sat = run_gain_sweep(gains=(0.5, 2.0), t_max=6, hidden=4, input_scale=1.0)
-    assert np.all(sat["lower"] <= sat["measured"] * (1 + 1e-10))
-    assert np.all(sat["measured"] <= sat["upper"] * (1 + 1e-10))
-    assert np.all(sat["measured"] < sat["bound"])
+def _rnn_with(weight_hh: torch.Tensor, input_size: int = 2) -> TiedRNN:
+    rnn = TiedRNN(input_size, weight_hh.shape[0], dtype=f64)
+    with torch.no_grad():
+        rnn.weight_hh.copy_(weight_hh)
+        rnn.bias.zero_()
+    return rnn
 
 
-def test_nonnormal_tiny():
-    out = run_nonnormal(blocks=2, t_max=30)
-    assert np.allclose(out["measured"], out["power_norms"], rtol=1e-6)
-    assert out["norm"] > 1 > out["radius"]
-    assert np.all(out["power_norms"] <= out["norm_bound"] * (1 + 1e-12))
+def _norms(rnn: TiedRNN, t_max: int, scale: float, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    inputs = scale * torch.randn(t_max, rnn.input_size, generator=g, dtype=f64)
+    h0 = scale * torch.randn(rnn.hidden_size, generator=g, dtype=f64)
+    with torch.no_grad():
+        return jacobian_norms_over_lags(lambda h, x: rnn.step(x, h), h0, inputs)
 
 
-def test_plots_draw():
-    from tying.viz.rnn_gradients import plot_gain_lag_frame, plot_gain_sweep, plot_nonnormal
+def test_orthogonal_bracket_holds_on_a_saturated_rnn():
+    q = scaled_orthogonal(4, 1.0, generator=torch.Generator().manual_seed(0), dtype=f64)
+    lags = np.arange(1, 7)
+    for gain in (0.5, 1.0, 2.0):
+        near_zero, _ = _norms(_rnn_with(gain * q), 6, scale=1e-8)
+        assert np.allclose(near_zero, gain**lags, rtol=1e-6)  # linear regime: g^T
+        norms, states = _norms(_rnn_with(gain * q), 6, scale=1.0)
+        lo, hi = orthogonal_jacobian_bracket(1.0 - states**2, gain)
+        assert np.all(lo <= norms * (1 + 1e-10)) and np.all(norms <= hi * (1 + 1e-10))
+        assert np.all(norms < gain**lags)  # saturation: strictly below the bound
 
-    sweep = run_gain_sweep(gains=(0.8, 1.0, 1.2), t_max=5, hidden=3)
-    fig = Figure()
-    plot_gain_lag_frame(fig, sweep, 1.2, 3)
-    assert len(fig.axes) == 1
-    fig2 = Figure()
-    ax1, ax2 = fig2.subplots(1, 2)
-    plot_gain_sweep(sweep, ax1)
-    plot_nonnormal(run_nonnormal(blocks=1, t_max=8), ax2)
-    assert len(ax1.lines) >= 6
+
+def test_tanh_rnn_near_zero_follows_the_powers_of_a_non_normal_w():
+    w = torch.block_diag(*[shifted_jordan(4, 0.7, 0.8, dtype=f64)] * 2)
+    norms, _ = _norms(_rnn_with(w), 30, scale=1e-8)
+    assert np.allclose(norms, power_norms(w, 30)[1:], rtol=1e-6)
+    assert spectral_norm(w) > 1.4 and norms[-1] < 1

@@ -10,15 +10,6 @@ import pytest
 import torch
 from torch import nn
 
-from tying.experiments.tying_curriculum import (
-    hessian_at,
-    initial_points,
-    landscape_grid,
-    run_tying_curriculum,
-    tied_minima,
-    toy_loss,
-    toy_loss_grad,
-)
 from tying.layers import (
     ConstantSchedule,
     CosineRamp,
@@ -192,42 +183,3 @@ def test_schedule_validation():
     with pytest.raises(ValueError):
         ExponentialRamp(1.0, 10, lambda_start=0.0)
     assert "LinearRamp(lambda_max=2, steps=10)" == repr(LinearRamp(2.0, 10))
-
-
-# -- the toy landscape and the experiment --------------------------------------
-
-
-def test_toy_gradient_matches_autograd():
-    pts = initial_points(20, seed=3, std=2.0).requires_grad_(True)
-    loss = toy_loss(pts[:, 0], pts[:, 1]).sum()
-    (auto,) = torch.autograd.grad(loss, pts)
-    g1, g2 = toy_loss_grad(pts[:, 0].detach(), pts[:, 1].detach())
-    assert torch.allclose(auto, torch.stack([g1, g2], dim=1), rtol=1e-10, atol=1e-12)
-
-
-def test_poor_tied_minimum_is_a_saddle_of_the_untied_loss():
-    minima = tied_minima()
-    assert len(minima["phi"]) == 2
-    poor = minima["phi"][np.argmax(minima["loss"])]
-    g1, g2 = toy_loss_grad(torch.tensor(poor), torch.tensor(poor))
-    assert abs((g1 + g2).item()) < 1e-10  # stationary along the line
-    eig = np.linalg.eigvalsh(hessian_at(poor, poor))
-    assert eig[0] < 0 < eig[1]
-    assert landscape_grid(n=11)["loss"].shape == (11, 11)
-
-
-def test_tiny_curriculum_run():
-    r = run_tying_curriculum(n_runs=8, ramp_lengths=(0, 40), settle=60, n_recorded=3)
-    names = r["names"]
-    assert names[:3] == ["untied", "weak constant", "strong constant"]
-    assert r["final"].shape == (5, 8, 2) and r["paths"].shape == (5, 3, 11, 2)
-    assert r["strength"].shape == (5, 11) and r["hard_paths"].shape == (3, 11)
-    # A ramp of length 0 is the strong constant penalty, step for step.
-    assert np.allclose(
-        r["final"][names.index("ramp 0")], r["final"][names.index("strong constant")]
-    )
-    # The hard-tied model starts at the mean of each starting point and stays tied by construction.
-    assert np.allclose(r["hard_paths"][:, 0], r["init"][:3].mean(axis=1))
-    # The untied runs pay no penalty, so they end with a lower loss than a strongly tied run.
-    assert np.median(r["loss"][0]) <= np.median(r["loss"][names.index("strong constant")])
-    assert np.all(r["gap"][names.index("strong constant")] < 0.1)
