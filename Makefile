@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # Keep each kernel on one thread while two pytest workers share two cores.
 TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 TYING_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
 
-.PHONY: env vendor book serve test test-fast lint exercises grade chromium clean
+.PHONY: env vendor book pdf serve test test-fast lint exercises grade chromium clean
 
 env: $(STAMP) _vendor/VERSIONS.json
 
@@ -27,11 +27,18 @@ vendor: _vendor/VERSIONS.json
 _vendor/VERSIONS.json: tools/vendor_js.py
 	$(BIN)/python tools/vendor_js.py
 
+# TYING_PROGRESS=0: progress bars stay silent, so no page carries widget state
+# (the static book ships no widget manager; see book/_ext/tying_book.py).
 book: env
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	TYING_PROGRESS=0 $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo ""
 	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
 	@echo "or serve it with: make serve   (then http://127.0.0.1:8000)"
+
+# The PDF edition, printed offline from the built pages by Debian's Chromium
+# (tools/build_pdf.py): _build/html/parameter-tying.pdf, linked from the home page.
+pdf: book chromium
+	$(BIN)/python tools/build_pdf.py _build/html
 
 serve:
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
@@ -45,6 +52,16 @@ chromium:
 test: env chromium
 	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax \
 	  tests notebooks solutions exercises
+	$(MAKE) --no-print-directory reader-check
+
+# The reader's-stack check: build the wheel, install it into a throw-away venv
+# with Colab's packages (ipywidgets 7.7.1, numpy 2.0, ...), check that this
+# changed nothing else, then run every notebook alone in an empty folder.
+# For the full Colab-like run: make reader-check PYTHON=python3.12 TORCH=torch==2.9.1
+# (PYTHON is the reader's interpreter here; the script itself needs only the standard library).
+TORCH ?= torch==2.13.0
+reader-check:
+	python3 tools/reader_check.py --python $(PYTHON) --torch "$(TORCH)" --jobs $(PYTEST_WORKERS)
 
 # Library tests only (seconds): handy while editing lib/.
 test-fast: env
@@ -58,9 +75,11 @@ lint: env
 exercises: env
 	$(BIN)/python -m tying.grading.generate
 
-# Grade notebooks from the command line, e.g. make grade NB="submissions/*.ipynb"
+# Grade notebooks from the command line: make grade NB="submissions/*.ipynb", or a folder,
+# make grade NB=submissions/ (writes gradebook.csv and feedback/; see book/grading.md).
+# Grading runs the submissions' code with your permissions: isolate other people's work.
 grade: env
-	$(BIN)/python -m tying.grade $(NB)
+	$(BIN)/python -m tying.grade $(or $(NB),$(error set NB, e.g. make grade NB=submissions/)) $(ARGS)
 
 clean:
 	rm -rf _build .pytest_cache

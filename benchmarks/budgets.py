@@ -5,10 +5,14 @@ Usage::
     python -m benchmarks.budgets                  # notebooks, sliders, a clean book build, page weights
     python -m benchmarks.budgets --skip-build     # notebooks and sliders only
     python -m benchmarks.budgets --fresh-clone    # also time `make test` in a fresh clone (minutes)
+    python -m benchmarks.budgets --weights-only _build/html   # page weights of a built book only
 
 Budgets (from the README): each notebook ≤ 60 s on two cores; a full book
 build from clean ≤ 10 min; the README test command from a fresh clone ≤ 20 min;
-each slider callback's median ≤ 100 ms; ≤ 1.5 MB of precomputed frames per page.
+each slider callback's median ≤ 100 ms; ≤ 1.5 MB of precomputed frames per page;
+the cold load of a chapter page (every request a fresh browser makes to show
+it, uncompressed, in headless Chromium) has a median ≤ 3 MB and a maximum
+≤ 5 MB over the chapter pages.
 Slider callbacks are timed by calling them directly, in the notebook's own
 kernel, after the notebook has run.  Results go to ``benchmarks/budgets.json``.
 """
@@ -34,6 +38,9 @@ CALLBACK_BUDGET_MS = 100.0
 FRAMES_BUDGET_BYTES = 1_500_000
 BUILD_BUDGET_S = 600.0
 TEST_BUDGET_S = 1200.0
+PAGE_MEDIAN_BUDGET_BYTES = 3_000_000
+PAGE_MAX_BUDGET_BYTES = 5_000_000
+CHROMIUM = os.environ.get("TYING_CHROMIUM", "/usr/bin/chromium")
 
 TIME_SLIDERS = """
 import json as _json, statistics as _st
@@ -49,13 +56,23 @@ print("TYING_SLIDERS=" + _json.dumps(_report))
 def notebooks() -> list[Path]:
     found = []
     for folder in ("notebooks", "exercises", "solutions"):
-        found += sorted(p for p in (ROOT / folder).rglob("*.ipynb") if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+        found += sorted(
+            p
+            for p in (ROOT / folder).rglob("*.ipynb")
+            if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts
+        )
     return found
 
 
 def run_notebook(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=path.parts[-2] == "exercises", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=path.parts[-2] == "exercises",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     sliders: list[dict] = []
     with client.setup_kernel():
         start = time.perf_counter()
@@ -74,9 +91,18 @@ def run_notebook(path: Path) -> dict:
 
 def build_book(out: Path) -> float:
     start = time.perf_counter()
-    env = {k: v for k, v in os.environ.items() if k != "TYING_PROGRESS"}
+    env = {**os.environ, "TYING_PROGRESS": "0"}  # as `make book`: no widget state in pages
     proc = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        [
+            str(Path(sys.executable).with_name("jupyter-book")),
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(out),
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -86,15 +112,123 @@ def build_book(out: Path) -> float:
     return time.perf_counter() - start
 
 
+def is_chapter_page(relative: str) -> bool:
+    """Chapter pages: the notebooks of every part (chapters, walkthroughs, exercises, solutions)."""
+    return relative.split("/", 1)[0] in ("notebooks", "exercises", "solutions")
+
+
+def cold_load_bytes(html_root: Path, relative_pages: list[str]) -> dict[str, dict]:
+    """Every byte a fresh headless Chromium fetches to show each page, uncompressed.
+
+    Each page gets a new browser context (an empty cache); off-machine requests
+    are blocked.  Lazy slider frames that stay hidden are not fetched, as for a reader.
+    """
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(html_root))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    weights: dict[str, dict] = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            for relative in relative_pages:
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                page = context.new_page()
+                fetched: dict[str, int] = {}
+
+                def record(response, fetched=fetched):
+                    try:
+                        fetched[response.url] = len(response.body())
+                    except Exception:  # noqa: BLE001 - a redirect or aborted request has no body
+                        fetched.setdefault(response.url, 0)
+
+                page.on("response", record)
+                page.route(
+                    "**/*",
+                    lambda r: (
+                        r.continue_() if r.request.url.startswith((base, "data:")) else r.abort()
+                    ),
+                )
+                page.goto(f"{base}/{relative}", wait_until="load")
+                page.evaluate("window.MathJax ? MathJax.startup.promise : null")
+                page.wait_for_load_state("networkidle")
+                context.close()
+                by_kind: dict[str, int] = {}
+                for url, size in fetched.items():
+                    name = url.split("?", 1)[0].rsplit("/", 1)[-1]
+                    kind = name.rsplit(".", 1)[-1] if "." in name else "html"
+                    by_kind[kind] = by_kind.get(kind, 0) + size
+                weights[relative] = {
+                    "bytes": sum(fetched.values()),
+                    "requests": len(fetched),
+                    "by_kind": by_kind,
+                }
+            browser.close()
+    finally:
+        server.shutdown()
+    return weights
+
+
 def page_weights(html_root: Path) -> tuple[list[dict], int]:
     pages = []
     for page in sorted(html_root.rglob("*.html")):
+        relative = str(page.relative_to(html_root))
         text = page.read_text(errors="replace")
         frames = sum(int(b) for b in re.findall(r'data-frame-bytes="(\d+)"', text))
-        if frames or "notebooks" in page.parts or "exercises" in page.parts:
-            pages.append({"page": str(page.relative_to(html_root)), "bytes": page.stat().st_size, "frame_bytes": frames})
+        if frames or is_chapter_page(relative):
+            pages.append({"page": relative, "bytes": page.stat().st_size, "frame_bytes": frames})
+    cold = cold_load_bytes(html_root, [p["page"] for p in pages])
+    for p in pages:
+        p["cold_load_bytes"] = cold[p["page"]]["bytes"]
+        p["requests"] = cold[p["page"]]["requests"]
     total = sum(f.stat().st_size for f in html_root.rglob("*") if f.is_file())
     return pages, total
+
+
+def weight_lines(pages: list[dict]) -> tuple[list[str], bool]:
+    """The page table and the verdict on the cold-load budget of chapter pages."""
+    import statistics
+
+    lines = [
+        "| page | HTML bytes | slider frame bytes | cold load bytes | requests | budget |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    all_ok = True
+    for p in pages:
+        ok = (
+            p["frame_bytes"] <= FRAMES_BUDGET_BYTES
+            and p["cold_load_bytes"] <= PAGE_MAX_BUDGET_BYTES
+        )
+        all_ok &= ok
+        lines.append(
+            f"| {p['page']} | {p['bytes']:,} | {p['frame_bytes']:,} | "
+            f"{p['cold_load_bytes']:,} | {p['requests']} | {verdict(ok)} |"
+        )
+    chapters = [p["cold_load_bytes"] for p in pages if is_chapter_page(p["page"])]
+    if chapters:
+        median, most = statistics.median(chapters), max(chapters)
+        ok = median <= PAGE_MEDIAN_BUDGET_BYTES and most <= PAGE_MAX_BUDGET_BYTES
+        all_ok &= ok
+        lines += [
+            "",
+            f"Cold load of the {len(chapters)} chapter pages: median {median / 1e6:.2f} MB, "
+            f"maximum {most / 1e6:.2f} MB ({verdict(ok)}, budget median ≤ "
+            f"{PAGE_MEDIAN_BUDGET_BYTES / 1e6:.0f} MB, maximum ≤ {PAGE_MAX_BUDGET_BYTES / 1e6:.0f} MB).",
+        ]
+    return lines, all_ok
 
 
 def fresh_clone_test() -> float:
@@ -113,13 +247,28 @@ def verdict(ok: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.budgets", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.budgets", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--fresh-clone", action="store_true")
-    parser.add_argument("--only", nargs="*", default=None, help="notebook paths to measure (default: all)")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="notebook paths to measure (default: all)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "budgets.json")
+    parser.add_argument(
+        "--weights-only",
+        type=Path,
+        metavar="HTML_ROOT",
+        help="only the page weights of a built book",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TYING_PROGRESS", "0")
+    if args.weights_only:
+        pages, total = page_weights(args.weights_only)
+        lines, ok = weight_lines(pages)
+        print("\n".join(lines + ["", f"Total site size: {total / 1e6:.1f} MB."]))
+        return 0 if ok else 1
 
     paths = [ROOT / p for p in args.only] if args.only else notebooks()
     results: dict = {"notebooks": []}
@@ -136,27 +285,42 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh_clone:
         results["fresh_clone_test_s"] = fresh_clone_test()
 
-    lines = ["| notebook | seconds | sliders (median / max callback ms) | budget |", "|---|---:|---|---|"]
+    lines = [
+        "| notebook | seconds | sliders (median / max callback ms) | budget |",
+        "|---|---:|---|---|",
+    ]
     all_ok = True
     for row in results["notebooks"]:
-        sliders = ", ".join(f"{'×'.join(s['params'])}: {s['median_ms']:.0f} / {s['max_ms']:.0f}" for s in row["sliders"]) or "—"
-        ok = row["seconds"] <= NOTEBOOK_BUDGET_S and all(s["median_ms"] <= CALLBACK_BUDGET_MS for s in row["sliders"])
+        sliders = (
+            ", ".join(
+                f"{'×'.join(s['params'])}: {s['median_ms']:.0f} / {s['max_ms']:.0f}"
+                for s in row["sliders"]
+            )
+            or "—"
+        )
+        ok = row["seconds"] <= NOTEBOOK_BUDGET_S and all(
+            s["median_ms"] <= CALLBACK_BUDGET_MS for s in row["sliders"]
+        )
         all_ok &= ok
         lines.append(f"| {row['notebook']} | {row['seconds']:.1f} | {sliders} | {verdict(ok)} |")
     if "book_build_s" in results:
         ok = results["book_build_s"] <= BUILD_BUDGET_S
         all_ok &= ok
-        lines += ["", f"Full book build from clean: {results['book_build_s']:.0f} s ({verdict(ok)}, budget {BUILD_BUDGET_S:.0f} s)."]
-        lines += ["", "| page | page bytes | slider frame bytes | budget |", "|---|---:|---:|---|"]
-        for p in results["pages"]:
-            ok = p["frame_bytes"] <= FRAMES_BUDGET_BYTES
-            all_ok &= ok
-            lines.append(f"| {p['page']} | {p['bytes']:,} | {p['frame_bytes']:,} | {verdict(ok)} |")
+        lines += [
+            "",
+            f"Full book build from clean: {results['book_build_s']:.0f} s ({verdict(ok)}, budget {BUILD_BUDGET_S:.0f} s).",
+        ]
+        page_lines, ok = weight_lines(results["pages"])
+        all_ok &= ok
+        lines += [""] + page_lines
         lines += ["", f"Total site size: {results['site_bytes'] / 1e6:.1f} MB."]
     if "fresh_clone_test_s" in results:
         ok = results["fresh_clone_test_s"] <= TEST_BUDGET_S
         all_ok &= ok
-        lines += ["", f"`make test` from a fresh clone: {results['fresh_clone_test_s']:.0f} s ({verdict(ok)})."]
+        lines += [
+            "",
+            f"`make test` from a fresh clone: {results['fresh_clone_test_s']:.0f} s ({verdict(ok)}).",
+        ]
     table = "\n".join(lines)
     results["table"] = table
     args.out.write_text(json.dumps(results, indent=1))

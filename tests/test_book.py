@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -61,9 +63,9 @@ def built_book(tmp_path_factory) -> Path:
     """Build the whole book from scratch (every notebook executed) into a temporary folder."""
     out = tmp_path_factory.mktemp("book")
     jb = Path(sys.executable).with_name("jupyter-book")
-    # Build as a reader would: with progress bars (ipywidgets), so the vendored
-    # widget manager is exercised by the browser tests below.
-    env = {k: v for k, v in os.environ.items() if k != "TYING_PROGRESS"}
+    # Build as `make book` does: progress bars silent (TYING_PROGRESS=0), so no
+    # page carries widget state and none needs the widget manager.
+    env = {**os.environ, "TYING_PROGRESS": "0"}
     start = time.perf_counter()
     proc = subprocess.run(
         [
@@ -231,10 +233,9 @@ def test_exemplar_chapter_maths_figures_and_static_slider(browser, served_book, 
             assert figures.nth(i).evaluate("i => i.complete && i.naturalWidth > 0")
         captions = page.locator("figure figcaption")
         assert captions.count() >= 2
-        # The training progress bar is an ipywidget rendered from saved state by the vendored manager.
-        page.wait_for_selector(
-            ".jupyter-widgets.widget-hprogress, .widget-hprogress", timeout=15_000
-        )
+        # Progress bars are silent in the build: no widget state, no widget manager.
+        assert page.locator(".widget-hprogress").count() == 0
+        assert page.locator("script[src*='embed-amd'], script[src*='require.js']").count() == 0
 
         slider = page.locator(".tying-slider").first
         slider.scroll_into_view_if_needed()
@@ -256,3 +257,197 @@ def test_exemplar_chapter_maths_figures_and_static_slider(browser, served_book, 
         assert not problems, "\n".join(problems)
     finally:
         context.close()
+
+
+# --- Page weight, phones, print and the PDF edition (issue 13) -----------------
+CHAPTER_FOLDERS = ("notebooks/", "exercises/", "solutions/")
+PAGE_MEDIAN_BUDGET_BYTES = 3_000_000
+PAGE_MAX_BUDGET_BYTES = 5_000_000
+
+
+def cold_load(browser, base: str, page_name: str, width: int = 1280):
+    """Open a page in a fresh context (empty cache); return it and every response's size."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    fetched: dict[str, int] = {}
+
+    def record(response):
+        try:
+            fetched[response.url] = len(response.body())
+        except Exception:  # a redirect or aborted request has no body
+            fetched.setdefault(response.url, 0)
+
+    page.on("response", record)
+    page.route(
+        "**/*",
+        lambda r: r.continue_() if r.request.url.startswith((base, "data:")) else r.abort(),
+    )
+    page.goto(f"{base}/{page_name}.html", wait_until="load")
+    page.wait_for_function(
+        "!window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=30_000
+    )
+    page.evaluate("window.MathJax ? MathJax.startup.promise : null")
+    page.wait_for_load_state("networkidle")
+    return context, page, fetched
+
+
+def test_chapter_pages_cold_load_within_budget(browser, served_book):
+    """Median ≤ 3 MB and maximum ≤ 5 MB over the chapter pages, every request counted."""
+    weights, heavy_assets = {}, []
+    for name in toc_pages():
+        if not name.startswith(CHAPTER_FOLDERS):
+            continue
+        context, page, fetched = cold_load(browser, served_book, name)
+        try:
+            weights[name] = sum(fetched.values())
+            heavy_assets += [
+                f"{name}: {url}"
+                for url in fetched
+                if re.search(r"embed-amd\.js|require\.js|fontawesome\.js", url)
+            ]
+            assert page.locator("img[src^='data:']").count() == 0, f"{name} inlines images"
+        finally:
+            context.close()
+    assert not heavy_assets, "pages without live widgets load:\n" + "\n".join(heavy_assets)
+    ordered = sorted(weights.values())
+    median = ordered[len(ordered) // 2]
+    table = "\n".join(f"{w / 1e6:6.2f} MB  {n}" for n, w in sorted(weights.items()))
+    assert median <= PAGE_MEDIAN_BUDGET_BYTES, f"median {median / 1e6:.2f} MB\n{table}"
+    assert max(ordered) <= PAGE_MAX_BUDGET_BYTES, f"heaviest {max(ordered) / 1e6:.2f} MB\n{table}"
+
+
+def test_slider_frames_are_files_and_only_the_first_loads_eagerly(built_book):
+    pages = [p for p in built_book.rglob("*.html") if "tying-slider-frame" in p.read_text()]
+    assert pages, "no slider in the built book"
+    for page_file in pages:
+        tags = re.findall(r"<img\b[^>]*tying-slider-frame[^>]*>", page_file.read_text())
+        for tag in tags:
+            src = re.search(r'\ssrc="([^"]+)"', tag).group(1)
+            assert "_images/frames/" in src, f"{page_file.name}: frame not a file: {src[:60]}"
+            file = (page_file.parent / src).resolve()
+            assert file.is_file() and file.stat().st_size > 0, f"{page_file.name}: {src} missing"
+            bare = re.sub(r'"[^"]*"', '""', tag)
+            if re.search(r"\shidden\b", bare):
+                assert 'loading="lazy"' in tag, f"{page_file.name}: a hidden frame loads eagerly"
+
+
+def test_no_page_scrolls_sideways_on_a_phone_nor_equation_overflows_on_desktop(
+    browser, served_book
+):
+    sideways, wide = [], []
+    measure_equations = """() => Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+        .filter(m => m.scrollWidth > m.clientWidth + 1)
+        .map(m => (m.getAttribute('aria-label') || m.textContent).slice(0, 60))"""
+    for name in toc_pages():
+        for width in (390, 1280):
+            context, page, _ = cold_load(browser, served_book, name, width=width)
+            try:
+                if width == 390:
+                    extra = page.evaluate(
+                        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                    )
+                    if extra > 1:
+                        sideways.append(f"{name}: {extra}px too wide at 390px")
+                else:
+                    wide += [f"{name}: {eq}" for eq in page.evaluate(measure_equations)]
+            finally:
+                context.close()
+    assert not sideways, "\n".join(sideways)
+    assert not wide, (
+        f"{len(wide)} display equations wider than the column at 1280px:\n" + "\n".join(wide)
+    )
+
+
+class _ProseText(HTMLParser):
+    """Collect the text a reader sees outside maths, code, scripts and styles."""
+
+    SKIP_TAGS = {"script", "style", "code", "pre", "textarea", "kbd", "samp", "math"}
+    SKIP_CLASSES = {"math", "highlight", "cell_output", "output", "literal", "mjx-container"}
+    VOID = {"br", "img", "input", "meta", "link", "hr", "wbr", "source", "area", "col"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []
+        self.chunks: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = set((dict(attrs).get("class") or "").split())
+        skipping = bool(self.stack and self.stack[-1])
+        self.stack.append(skipping or tag in self.SKIP_TAGS or bool(classes & self.SKIP_CLASSES))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.chunks.append(data)
+
+
+def test_no_raw_tex_or_backslash_escapes_outside_maths_and_code(built_book):
+    problems = []
+    for name in toc_pages():
+        parser = _ProseText()
+        parser.feed((built_book / f"{name}.html").read_text())
+        text = " ".join(parser.chunks)
+        for pattern in (r"\$", r"\\\(", r"\\\[", r"\\[A-Za-z_{}#%&]"):
+            for hit in re.finditer(pattern, text):
+                problems.append(f"{name}: …{text[max(0, hit.start() - 40) : hit.end() + 40]!r}…")
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_home_page_lists_every_chapter_with_one_search_box(browser, served_book, built_book):
+    home = (built_book / "index.html").read_text()
+    for name in toc_pages()[1:]:
+        assert f'href="{name}.html' in home, f"the home page does not list {name}"
+    context, page, problems = open_page(browser, f"{served_book}/index.html")
+    try:
+        boxes = page.locator("input[type=search]:visible, .search-button-field:visible")
+        assert boxes.count() == 1, f"{boxes.count()} search boxes on the home page"
+    finally:
+        context.close()
+
+
+def test_bibliography_is_author_year_and_index_is_not_empty(built_book):
+    bib = (built_book / "book" / "bibliography.html").read_text()
+    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>([^<]*)<', bib)
+    assert len(labels) > 50
+    numbered = [label for label in labels if re.fullmatch(r"\d+", label)]
+    assert not numbered, f"numbered labels in the bibliography: {numbered[:5]}"
+    assert all(re.search(r"\b(1[89]|20)\d\d[a-z]?$|n\.d\.$", label) for label in labels), labels
+    genindex = built_book / "genindex.html"
+    if genindex.exists():
+        assert "genindex-jumpbox" in genindex.read_text() or "<dt>" in genindex.read_text()
+
+
+def test_pdf_edition_builds_and_holds_every_chapter_title(built_book):
+    from pypdf import PdfReader
+
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_pdf.py"), str(built_book)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    pdf = built_book / "parameter-tying.pdf"
+    reader = PdfReader(pdf)
+
+    def flatten(items):
+        for item in items:
+            if isinstance(item, list):
+                yield from flatten(item)
+            else:
+                yield item.title
+
+    outline = set(flatten(reader.outline))
+    text = re.sub(r"\s+", "", "".join(p.extract_text() or "" for p in reader.pages)).lower()
+    for name in toc_pages():
+        h1 = re.search(r"<h1[^>]*>(.*?)</h1>", (built_book / f"{name}.html").read_text(), re.S)
+        title = re.sub(r"<[^>]+>|#|¶", "", h1.group(1)).strip()
+        title = unescape(title)
+        assert title in outline, f"{title!r} is not in the PDF's outline"
+        assert re.sub(r"\s+", "", title).lower() in text, f"{title!r} is not printed in the PDF"
+    assert 'href="parameter-tying.pdf"' in (built_book / "index.html").read_text()
