@@ -1,18 +1,11 @@
-"""C4 group convolutions: equivariance, tying, gradients, shapes; and the chapter's experiment."""
+"""C4 group convolutions: equivariance, tying, gradients, shapes."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from tying.device import get_device
-from tying.experiments.symmetry import (
-    make_rotation_net,
-    rotate_images,
-    run_rotation_experiment,
-    translation_error_maps,
-)
 from tying.layers import (
     GroupConv2d,
     LiftingConv2d,
@@ -26,6 +19,34 @@ from tying.layers.group_conv import group_filter_bank, lifting_filter_bank
 
 def randn(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def c4_net(dtype=None):
+    """The rotation-invariant network of Part II, chapter 1, built from the layers."""
+    return nn.Sequential(
+        LiftingConv2d(1, 8, 3, dtype=dtype),
+        nn.ReLU(),
+        nn.MaxPool3d(kernel_size=(1, 2, 2)),
+        GroupConv2d(8, 16, 3, dtype=dtype),
+        nn.ReLU(),
+        RotationPool("max"),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 10, dtype=dtype),
+    )
+
+
+def plain_net(dtype=None):
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, dtype=dtype),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1, dtype=dtype),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, 10, dtype=dtype),
+    )
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
@@ -57,8 +78,8 @@ def test_rotating_the_input_permutes_the_orientation_channels_cyclically():
 
 def test_whole_network_is_invariant_and_a_plain_cnn_is_not():
     torch.manual_seed(0)
-    c4 = make_rotation_net("c4", dtype=torch.float64)
-    plain = make_rotation_net("plain", dtype=torch.float64)
+    c4 = c4_net(dtype=torch.float64)
+    plain = plain_net(dtype=torch.float64)
     x = randn(5, 1, 8, 8)
     for k in (1, 2, 3):
         xr = torch.rot90(x, k, dims=(-2, -1))
@@ -105,8 +126,8 @@ def test_parameter_counts():
     assert lift.filter_bank().numel() == 4 * lift.weight.numel()
     assert group.filter_bank().numel() == 4 * group.weight.numel()
     # the two networks of the chapter have about the same budget
-    n_plain = sum(p.numel() for p in make_rotation_net("plain").parameters())
-    n_c4 = sum(p.numel() for p in make_rotation_net("c4").parameters())
+    n_plain = sum(p.numel() for p in plain_net().parameters())
+    n_c4 = sum(p.numel() for p in c4_net().parameters())
     assert (n_plain, n_c4) == (5_130, 4_874)
 
 
@@ -176,46 +197,3 @@ def test_device_dtype_repr_and_reset():
     assert not torch.equal(before, layer.weight)
     assert layer.weight.abs().max() <= 1 / (2 * 4 * 9) ** 0.5
     assert "bias=False" in repr(LiftingConv2d(1, 1, 3, bias=False))
-
-
-def test_translation_equivariance_exact_with_circular_padding_only():
-    image = randn(10, 10)
-    maps = translation_error_maps(image, shift=(2, 3), kernel_size=5)
-    assert maps["circular"].max() < 1e-12
-    zeros = maps["zeros"]
-    assert zeros.max() > 1e-3
-    # Away from the border (and from where the shift wrapped around) zero padding is exact too.
-    interior = zeros[2 + 2 : -2, 3 + 2 : -2]
-    assert interior.max() < 1e-12
-
-
-def test_rotate_images_agrees_with_rot90_near_right_angles():
-    x = randn(2, 1, 8, 8)
-    for angle, k in ((90.0, 1), (180.0, 2), (270.0, 3)):
-        torch.testing.assert_close(rotate_images(x, angle), torch.rot90(x, k, dims=(-2, -1)))
-        # just off the right angle the interpolated rotation must be close to the exact one
-        near = rotate_images(x, angle + 1e-3)
-        assert (near - torch.rot90(x, k, dims=(-2, -1))).abs().max() < 1e-2
-    assert not torch.allclose(rotate_images(x, 45.0), x)
-
-
-def test_rotation_experiment_tiny_run():
-    results = run_rotation_experiment(
-        seeds=(0,), angles=(0, 45, 90, 180, 270), steps=3, progress=False
-    )
-    for kind in ("plain", "c4"):
-        acc = results[kind]["accuracy"]
-        assert acc.shape == (1, 5) and np.all((acc >= 0) & (acc <= 1))
-        assert results[kind]["predictions"].shape == (5, 6)
-    c4 = results["c4"]["accuracy"][0]
-    # the C4 network is invariant: its accuracy is the same at every right angle, trained or not
-    assert np.allclose(c4[[0, 2, 3, 4]], c4[0])
-    assert results["rotated_examples"].shape == (5, 6, 8, 8)
-    with pytest.raises(ValueError, match="angles"):
-        run_rotation_experiment(seeds=(0,), angles=(0, 90), steps=1, progress=False)
-
-
-def test_make_rotation_net_rejects_unknown_kind():
-    with pytest.raises(ValueError, match="kind"):
-        make_rotation_net("c8")
-    assert isinstance(make_rotation_net("plain")[0], nn.Conv2d)

@@ -1,15 +1,9 @@
-"""MultiTaskNet (hard sharing across tasks) and the multi-task experiment of Part II."""
+"""MultiTaskNet: hard sharing across tasks, as a layer."""
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from tying.experiments.statistical_learning import (
-    make_related_tasks,
-    run_multitask_sweep,
-    sample_tasks,
-)
 from tying.layers import MultiTaskNet
 
 
@@ -120,22 +114,3 @@ def test_factory_kwargs_and_repr():
     net = MultiTaskNet(4, 3, num_tasks=2, shared=False, dtype=torch.float64, device="cpu")
     assert all(p.dtype == torch.float64 for p in net.parameters())
     assert "shared=False" in repr(net) and "num_tasks=2" in repr(net)
-
-
-def test_related_tasks_share_their_features():
-    tasks = make_related_tasks(num_tasks=5, in_features=6, num_factors=2, seed=1)
-    assert tasks["A"].shape == (2, 6) and tasks["W"].shape == (5, 2) and tasks["b"].shape == (5,)
-    assert torch.allclose(tasks["A"].norm(dim=1), torch.full((2,), 1.5))
-    g = torch.Generator().manual_seed(0)
-    x, task, noisy, clean = sample_tasks(tasks, 4, noise=0.0, generator=g)
-    assert x.shape == (20, 6) and task.tolist() == [t for t in range(5) for _ in range(4)]
-    assert torch.equal(noisy, clean)
-    expected = (torch.tanh(x @ tasks["A"].T) * tasks["W"][task]).sum(1) + tasks["b"][task]
-    assert torch.allclose(clean, expected)
-
-
-def test_multitask_sweep_tiny_run():
-    r = run_multitask_sweep(sizes=(4, 8), seeds=(0,), steps=5, n_test=10, progress=False)
-    assert r["shared"].shape == (1, 2) and r["separate"].shape == (1, 2)
-    assert np.isfinite(r["shared"]).all() and (r["separate"] > 0).all()
-    assert r["params"] == {"shared": 16 * 3 + 3 + 16 * 4, "separate": 16 * (16 * 3 + 3 + 3 + 1)}

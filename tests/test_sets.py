@@ -2,7 +2,6 @@
 
 import itertools
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -10,17 +9,6 @@ from hypothesis import strategies as st
 from torch import nn
 
 from tying.device import get_device
-from tying.experiments.sets import (
-    GraphRegressor,
-    batch_graphs,
-    graph_targets,
-    hexagon_and_two_triangles,
-    make_set_model,
-    random_graph,
-    run_digit_sum_experiment,
-    run_graph_experiment,
-    sample_digit_sets,
-)
 from tying.layers import DeepSets, PermEquivariant, SharedMessagePassing, perm_equivariant, set_pool
 from tying.theory import (
     commutant_basis,
@@ -37,6 +25,19 @@ from tying.theory import (
 
 def randn(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def random_graph(n, mean_degree, generator):
+    """An Erdős–Rényi graph; edge_index (2, 2|E|) with both directions of every edge."""
+    p = min(1.0, mean_degree / (n - 1))
+    upper = torch.triu(torch.rand(n, n, generator=generator) < p, diagonal=1)
+    i, j = upper.nonzero(as_tuple=True)
+    return torch.stack([torch.cat([i, j]), torch.cat([j, i])])
+
+
+def both_ways(pairs):
+    src, dst = zip(*pairs)
+    return torch.tensor([src + dst, dst + src])
 
 
 # --- PermEquivariant and DeepSets -------------------------------------------------------------
@@ -275,8 +276,13 @@ def test_message_passing_bad_inputs():
 
 def test_message_passing_cannot_tell_hexagon_from_two_triangles():
     torch.manual_seed(0)
-    model = GraphRegressor(hidden=8)
-    hexagon, triangles = hexagon_and_two_triangles()
+    round1, round2 = SharedMessagePassing(1, 8, hidden=8), SharedMessagePassing(8, 2, hidden=8)
+
+    def model(x, edge_index):
+        return round2(torch.relu(round1(x, edge_index)), edge_index)
+
+    hexagon = both_ways([(k, (k + 1) % 6) for k in range(6)])
+    triangles = both_ways([(0, 1), (1, 2), (2, 0), (3, 4), (4, 5), (5, 3)])
     x = torch.ones(6, 1)
     torch.testing.assert_close(model(x, hexagon), model(x, triangles))
     # although the triangle counts differ: trace(A^3)/6 is 0 and 2
@@ -284,51 +290,3 @@ def test_message_passing_cannot_tell_hexagon_from_two_triangles():
         a = torch.zeros(6, 6)
         a[e[1], e[0]] = 1
         assert round(float(torch.trace(a @ a @ a)) / 6) == expected
-
-
-# --- experiments at tiny size ------------------------------------------------------------------
-
-
-def test_graph_helpers():
-    gen = torch.Generator().manual_seed(0)
-    e = random_graph(30, 4.0, gen)
-    assert e.shape[0] == 2 and e.shape[1] % 2 == 0
-    t = graph_targets(e, 30)
-    assert torch.allclose(t[:, 0], torch.bincount(e[1], minlength=30).double())
-    x, edges, y = batch_graphs([5, 7], 2.0, gen)
-    assert x.shape == (12, 1) and y.shape == (12, 2) and edges.max() < 12
-
-
-def test_digit_sets_and_models():
-    images = torch.rand(20, 1, 8, 8)
-    labels = torch.arange(20) % 10
-    x, y = sample_digit_sets(images, labels, 7, 3, torch.Generator().manual_seed(0), pad_to=5)
-    assert x.shape == (7, 5, 64) and torch.all(x[:, 3:] == 0) and y.shape == (7,)
-    for kind in ("deepsets", "mlp"):
-        assert make_set_model(kind, max_size=5)(x).shape == (7,)
-    with pytest.raises(ValueError, match="kind"):
-        make_set_model("rnn")
-
-
-def test_digit_sum_experiment_tiny_run():
-    results = run_digit_sum_experiment(
-        seeds=(0,),
-        train_sizes=(2, 3),
-        test_sizes=(1, 2, 5),
-        steps=3,
-        n_test_sets=20,
-        progress=False,
-    )
-    for kind in ("deepsets", "mlp"):
-        assert results[kind]["mae"].shape == (1, 3)
-        assert np.all((results[kind]["accuracy"] >= 0) & (results[kind]["accuracy"] <= 1))
-    assert results["deepsets"]["params"] < results["mlp"]["params"]
-    # the constant guess has error growing with the set size
-    assert results["baseline_mae"][0, -1] > results["baseline_mae"][0, 0]
-
-
-def test_graph_experiment_tiny_run():
-    results = run_graph_experiment(steps=3, test_sizes=(10, 40), n_test_nodes=80)
-    assert results["mae"].shape == (2, 2) and results["mean_target"].shape == (2, 2)
-    assert len(results["losses"]) == 3
-    assert results["params"] == sum(p.numel() for p in GraphRegressor().parameters())

@@ -1,23 +1,53 @@
-"""Tied parameters in practice: the checks in tying.ties and every pitfall the chapter shows."""
+"""Tied parameters in practice: the checks in tying.ties against every pitfall of Part II, §8."""
 
 from __future__ import annotations
+
+import io
+import os
+import tempfile
+from contextlib import contextmanager
 
 import pytest
 import torch
 from torch import nn
 
 from tying import assert_tied
-from tying.experiments.practice import (
-    SharedLinear,
-    TiedCharLM,
-    build_on_meta,
-    checkpoint_sizes,
-    run_tie_breaking_training,
-    single_process_group,
-    torch_roundtrip,
-    try_fully_shard,
-)
 from tying.ties import tie_, tied_groups, ties_across_units
+
+
+class TiedCharLM(nn.Module):
+    """The chapter's model: the output layer reuses the embedding (tie made in tie_weights)."""
+
+    def __init__(self, vocab_size: int, dim: int = 32, *, tie: bool = True) -> None:
+        super().__init__()
+        self.tie = tie
+        self.embed = nn.Embedding(vocab_size, dim)
+        self.body = nn.Linear(dim, dim)
+        self.head = nn.Linear(dim, vocab_size, bias=False)
+        self.tie_weights()
+
+    def tie_weights(self) -> None:
+        if self.tie:
+            self.head.weight = self.embed.weight
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.tanh(self.body(self.embed(tokens))))
+
+
+def torch_roundtrip(obj):
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def build_on_meta(vocab_size: int, dim: int, device: str, *, retie: bool) -> TiedCharLM:
+    with torch.device("meta"):
+        model = TiedCharLM(vocab_size, dim)
+    model.to_empty(device=device)
+    if retie:
+        model.tie_weights()
+    return model
 
 TIE = ("embed.weight", "head.weight")
 
@@ -148,15 +178,6 @@ def test_save_load_and_conversions_preserve_the_tie(lm, tmp_path):
     assert_tied(lm, *TIE)
 
 
-def test_checkpoint_sizes_match_the_safetensors_documentation():
-    sizes = checkpoint_sizes(SharedLinear())
-    one_copy = (100 * 100 + 100) * 4
-    assert one_copy < sizes["torch_shared"] < 1.1 * one_copy
-    assert 2 * one_copy < sizes["torch_copied"] < 2.2 * one_copy
-    assert one_copy <= sizes["safetensors_model"] < 1.05 * one_copy
-    assert sizes["safetensors_file_error"] == 1
-
-
 # --- the pitfalls, reproduced and fixed ----------------------------------------------------
 
 
@@ -251,28 +272,83 @@ def test_ties_across_units_follows_the_innermost_unit(lm):
         ties_across_units(lm, ["decoder"])
 
 
-@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not built")
-def test_fully_shard_refuses_split_ties_as_predicted():
-    pytest.importorskip("torch.distributed.fsdp", reason="FSDP2 needs torch >= 2.6")
-    with single_process_group():
-        split = try_fully_shard(["embed"])
-        together = try_fully_shard([["embed", "head"]])
-    assert split["predicted"] and split["error"] is not None
-    assert "shared" in split["error"] or "tied" in split["error"]
-    assert not together["predicted"] and together["error"] is None
-    assert "head.weight" not in together["names"], "the tie survives sharding as one group"
+@contextmanager
+def _single_process_group():
+    import torch.distributed as dist
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = os.path.join(folder, "store")
+        dist.init_process_group("gloo", init_method=f"file://{store}", rank=0, world_size=1)
+        try:
+            yield
+        finally:
+            dist.destroy_process_group()
+
+
+def _shard_and_step(fully_shard, plan):
+    """Shard as the plan says, then one step; (error message or None, parameter names)."""
+    from torch.distributed.device_mesh import init_device_mesh
+
+    mesh = init_device_mesh("cpu", (1,))
+    torch.manual_seed(0)
+    model = TiedCharLM(16, 8)
+    error = None
+    try:
+        for unit in plan:
+            modules = [model.get_submodule(m) for m in ([unit] if isinstance(unit, str) else unit)]
+            fully_shard(modules if len(modules) > 1 else modules[0], mesh=mesh)
+        fully_shard(model, mesh=mesh)
+        tokens = torch.arange(16)
+        nn.functional.cross_entropy(model(tokens), tokens.roll(1)).backward()
+    except ValueError as refusal:
+        error = str(refusal)
+    return error, [n for n, _ in model.named_parameters()]
+
+
+def _fsdp2():
+    if not torch.distributed.is_available():
+        pytest.skip("torch.distributed not built")
+    fsdp = pytest.importorskip("torch.distributed.fsdp", reason="public FSDP2 needs torch >= 2.6")
+    if not hasattr(fsdp, "fully_shard"):
+        pytest.skip("this torch has no public fully_shard")
+    return fsdp.fully_shard
+
+
+PLANS = [["embed"], ["head"], ["body"], [["embed", "head"]], [["embed", "head"], "body"]]
+
+
+def test_fully_shard_agrees_with_ties_across_units():
+    """Both behaviours the chapter explains: torch >= 2.13 refuses a split tie, earlier
+    versions run and leave the model untied. Either way the split plans, and only they,
+    lose the tie, exactly as ties_across_units predicts."""
+    fully_shard = _fsdp2()
+    lm = TiedCharLM(16, 8)
+    predicted = [bool(ties_across_units(lm, plan)) for plan in PLANS]
+    assert predicted == [True, True, False, False, False]
+    with _single_process_group():
+        outcomes = [_shard_and_step(fully_shard, plan) for plan in PLANS]
+    refuses = any(error is not None for error, _ in outcomes)
+    for split, (error, names) in zip(predicted, outcomes):
+        assert ("head.weight" in names) == split
+        assert (error is not None) == (split and refuses)
+    if refuses:
+        assert "fully_shard([" in outcomes[0][0]
     assert not torch.distributed.is_initialized()
 
 
-def test_tie_breaking_training_tiny():
-    r = run_tie_breaking_training(dim=8, n_chars=2_000, steps=5, batch_size=64)
-    assert r["tied"]["tied"] and r["meta_retied"]["tied"]
-    assert not r["assign"]["tied"] and not r["meta"]["tied"]
-    assert r["tied"]["params"] == r["meta_retied"]["params"] < r["meta"]["params"]
-    assert r["assign"]["params"] == r["meta"]["params"]
-    assert r["tied"]["drift"] == 0 == r["assign"]["drift"]
-    assert r["meta"]["drift"] > 0
-    assert (r["meta_retied"]["loss"] == r["tied"]["loss"]).all()
+def test_fully_shard_without_the_duplicate_check_unties_silently(monkeypatch):
+    """The other branch of the chapter, on this torch: remove torch 2.13's check (as in
+    torch <= 2.12) and a split plan runs, with head.weight now a parameter of its own."""
+    fully_shard = _fsdp2()
+    state = pytest.importorskip("torch.distributed.fsdp._fully_shard._fsdp_state")
+    if not hasattr(state.FSDPState, "_validate_no_duplicate_params"):
+        pytest.skip("this torch has no duplicate check: the plain test covers it")
+    monkeypatch.setattr(state.FSDPState, "_validate_no_duplicate_params", lambda self: None)
+    with _single_process_group():
+        split = _shard_and_step(fully_shard, ["embed"])
+        together = _shard_and_step(fully_shard, [["embed", "head"]])
+    assert split[0] is None and "head.weight" in split[1], "ran, and the tie is gone"
+    assert together[0] is None and "head.weight" not in together[1]
 
 
 def test_torch_roundtrip_keeps_sharing():
