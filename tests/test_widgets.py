@@ -109,3 +109,135 @@ def test_callback_frees_its_figures_and_restores_the_collector():
         assert not gc.isenabled(), "a caller's choice to pause the collector is kept"
     finally:
         gc.enable()
+
+
+# -- accessibility of the static slider ----------------------------------------
+def _frames(page):
+    return re.findall(r'<img class="tying-slider-frame"[^>]*>', page)
+
+
+def test_each_frame_alt_names_the_values_it_shows():
+    slider = FrameSlider(
+        draw,
+        {"a": Param([1, 2, 3], label="σ", fmt="{:.1f}"), "b": ["x", "y"]},
+        figsize=(2, 1.5),
+        dpi=40,
+        alt="A line of slope {a} ({a:.2f} exactly), curve {b}",
+    )
+    alts = [re.search(r'alt="([^"]*)"', tag).group(1) for tag in _frames(slider.static_html())]
+    assert alts[0] == "A line of slope 1.0 (1.00 exactly), curve x"
+    assert alts[5] == "A line of slope 3.0 (3.00 exactly), curve y"
+    assert len(set(alts)) == 6
+
+
+def test_alt_without_placeholders_gets_label_and_value():
+    alts = [re.search(r'alt="([^"]*)"', t).group(1) for t in _frames(make().static_html())]
+    assert alts[0] == "interactive figure; σ = 1.0, b = x"
+    assert alts[3] == "interactive figure; σ = 2.0, b = y"
+
+
+def test_alt_template_errors_are_caught_when_the_slider_is_made():
+    with pytest.raises(ValueError, match="not slider parameters"):
+        FrameSlider(draw, {"a": [1, 2]}, alt="slope {sigma}")
+    with pytest.raises(ValueError, match="cannot be filled in"):
+        FrameSlider(draw, {"b": ["x", "y"]}, alt="curve {b:.2f}")
+    with pytest.raises(ValueError, match="describe"):
+        FrameSlider(draw, {"a": [1, 2]}, alt=" ")
+
+
+def test_static_controls_expose_the_shown_value_to_assistive_technology():
+    page = make().static_html()
+    inputs = re.findall(r'<input type="range"[^>]*>', page)
+    assert len(inputs) == 2
+    for tag in inputs:
+        input_id = re.search(r'id="([^"]+)"', tag).group(1)
+        # labelled, announced by value (not by index), and controlling the frames
+        assert f'<label class="tying-slider-label" for="{input_id}"' in page
+        assert re.search(f'<output[^>]*id="{input_id}-value"[^>]*for="{input_id}"', page)
+        assert 'aria-controls="' in tag
+    assert 'aria-valuetext="2.0"' in inputs[0] and 'value="1"' in inputs[0]
+    assert 'aria-valuetext="x"' in inputs[1]
+    outputs = re.findall(r"<output[^>]*>", page)
+    assert all('aria-live="polite"' in o for o in outputs)
+    assert 'setAttribute("aria-valuetext"' in page  # kept in step when the slider moves
+    assert "callback" not in page and "latenc" not in page  # no timing on the page
+
+
+def test_only_the_initial_frame_loads_eagerly():
+    page = make().static_html()
+    frames = _frames(page)
+    eager = [f for f in frames if "hidden" not in f]
+    assert len(eager) == 1 and 'data-frame="2"' in eager[0]
+    assert "loading=" not in eager[0]
+    lazy = [f for f in frames if " hidden " in f]
+    assert len(lazy) == 5
+    assert all('loading="lazy"' in f and 'decoding="async"' in f for f in lazy)
+
+
+def test_frame_text_stays_legible_on_a_phone():
+    from matplotlib.text import Text
+
+    from tying.widgets import MIN_PHONE_TEXT_PX, PHONE_COLUMN_PX
+
+    def tiny(fig, a):
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, a], label="line")
+        ax.legend(fontsize=5)
+        ax.tick_params(labelsize=4)
+        ax.text(0.5, 0.5, "note", fontsize=3)
+
+    slider = FrameSlider(tiny, {"a": [1, 2]}, figsize=(7.6, 3.2))
+    fig = slider.figure(a=1)
+    fig.canvas.draw()  # creates every tick label
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+    shown_px = min(sizes) / 72 * PHONE_COLUMN_PX / slider.figsize[0]
+    assert shown_px >= MIN_PHONE_TEXT_PX - 1e-9
+
+
+# -- the live widget on ipywidgets 8 and 7 ---------------------------------------
+VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_widget_view_on_ipywidgets_8():
+    bundle = make()._repr_mimebundle_()
+    view = bundle[VIEW]
+    assert view["model_id"] and view["version_major"] == 2
+
+
+class FakeBox7:
+    """What an ipywidgets 7.x VBox offers: a model id, and no _repr_mimebundle_."""
+
+    def __init__(self, children):
+        self.children = children
+        self.model_id = "0123abcd"
+
+
+def test_widget_view_on_ipywidgets_7_is_built_from_the_model_id(monkeypatch):
+    import ipywidgets
+
+    monkeypatch.setattr(ipywidgets, "VBox", FakeBox7)
+    monkeypatch.setattr(ipywidgets, "__version__", "7.7.1")
+    assert not hasattr(ipywidgets.VBox([]), "_repr_mimebundle_")
+    bundle = make()._repr_mimebundle_()
+    assert bundle[VIEW] == {"version_major": 2, "version_minor": 0, "model_id": "0123abcd"}
+    assert "tying-slider" in bundle["text/html"]
+
+
+def test_a_failing_live_view_warns_once_and_keeps_the_static_frames(monkeypatch):
+    slider = make()
+
+    def broken():
+        raise AttributeError("'VBox' object has no attribute 'comm'")
+
+    monkeypatch.setattr(slider, "widget", broken)
+    with pytest.warns(RuntimeWarning, match=r"no live slider \(AttributeError: 'VBox'") as caught:
+        bundle = slider._repr_mimebundle_()
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    assert VIEW not in bundle and "tying-slider-frame" in bundle["text/html"]
+
+
+def test_book_build_asks_for_static_sliders_only(monkeypatch, recwarn):
+    monkeypatch.setenv("TYING_WIDGETS", "0")
+    bundle = make()._repr_mimebundle_()
+    assert VIEW not in bundle and "tying-slider" in bundle["text/html"]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

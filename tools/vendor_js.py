@@ -1,7 +1,9 @@
 """Fetch the book's third-party JavaScript once, so the built pages need no network.
 
 Jupyter Book loads MathJax, RequireJS and the ipywidgets HTML manager from CDNs
-by default; offline, readers then see raw TeX and empty widget areas.  This
+by default; offline, readers then see raw TeX and empty widget areas.  axe-core,
+the accessibility checker the browser tests inject into every page, is vendored
+the same way.  This
 script downloads pinned npm tarballs straight from the npm registry (no npm or
 Node.js needed), checks each against its published SHA-512 integrity hash,
 and unpacks only the files the book uses into ``_vendor/``, which
@@ -53,6 +55,14 @@ PACKAGES = [
         "1.0.15",
         "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
         {"dist/": "html-manager/", "LICENSE": "html-manager/LICENSE"},
+    ),
+    # Used only by the browser tests (tests/test_book.py), which inject it into every
+    # built page and fail on serious or critical WCAG 2.1 A/AA violations.
+    (
+        "axe-core",
+        "4.14.1",
+        "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+        {"axe.min.js": "axe-core/axe.min.js", "LICENSE": "axe-core/LICENSE"},
     ),
 ]
 # Source maps and the non-AMD bundles are not loaded by the pages.

@@ -7,18 +7,32 @@ renderings in one MIME bundle:
 
 * ``application/vnd.jupyter.widget-view+json``: ipywidgets sliders above an
   image; moving a slider calls ``draw`` again in the kernel (JupyterLab,
-  Notebook, VS Code and Colab pick this one);
+  Notebook, VS Code and Colab pick this one).  It works with ipywidgets 7
+  (Colab's) and 8;
 * ``text/html``: every frame rendered in advance as a PNG, an
   ``<input type="range">`` per slider and a few lines of inline JavaScript
   that show the matching frame.  The book's HTML build is configured to
   prefer this one, so the slider still moves on a static web page with no
   kernel, no CDN and no JavaScript library.
 
-Because both renderings call the same ``draw``, the frame a reader sees in the
-book is the frame they would get in a kernel.  Drawing functions must be fast
-(closed forms or precomputed sweeps, never training): each call is timed while
-the static frames are rendered, and :attr:`FrameSlider.latencies_ms` keeps the
-measurements for the book's budget script (100 ms per callback).
+Both renderings call the same ``draw``, so the frame a reader sees in the
+book is the frame they would get in a kernel.  Each frame carries its own text
+alternative naming the values it shows, each range input tells assistive
+technology the value shown (``aria-valuetext``), and a polite live
+``<output>`` announces it when it changes.  Frame text is kept legible on a
+phone: fonts are raised so that the smallest text is still about
+:data:`MIN_PHONE_TEXT_PX` pixels high when the frame is shrunk to a phone's
+column (:data:`PHONE_COLUMN_PX`).
+
+Drawing functions must be fast (closed forms or precomputed sweeps, never
+training): each call is timed while the static frames are rendered, and
+:attr:`FrameSlider.latencies_ms` keeps the measurements for the budget script
+``benchmarks/budgets.py`` (100 ms per callback).  Nothing of that timing is
+shown on the page.
+
+The book build sets ``TYING_WIDGETS=0`` for its kernels (see
+``book/_ext/tying_book.py``): the page then carries only the static slider and
+no widget state, so it needs no widget manager.
 """
 
 from __future__ import annotations
@@ -30,26 +44,70 @@ import html
 import io
 import itertools
 import json
+import os
 import statistics
+import string
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import matplotlib as mpl
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from .viz import STYLE
 
-__all__ = ["Param", "FrameSlider", "MAX_FRAMES", "MAX_FRAME_BYTES"]
+__all__ = [
+    "Param",
+    "FrameSlider",
+    "MAX_FRAMES",
+    "MAX_FRAME_BYTES",
+    "PHONE_COLUMN_PX",
+    "MIN_PHONE_TEXT_PX",
+    "FRAME_SELECTOR",
+    "live_widgets_enabled",
+]
 
 #: Budget from the design: one slider of 25 frames, or two of 7 x 7.
 MAX_FRAMES = 49
 #: Budget for the precomputed frames of one page, in bytes of PNG data.
 MAX_FRAME_BYTES = 1_500_000
+#: Width of the book's text column on a 390 px wide phone, in CSS pixels.
+PHONE_COLUMN_PX = 358
+#: The smallest text in a frame, in CSS pixels, when the frame is shown that wide.
+MIN_PHONE_TEXT_PX = 7.5
+#: CSS selector of every precomputed frame in the static HTML (the book's build
+#: extension looks frames up with it).
+FRAME_SELECTOR = "div.tying-slider img.tying-slider-frame[data-frame]"
+
+_MIME_WIDGET = "application/vnd.jupyter.widget-view+json"
+_FONT_SIZE_KEYS = (
+    "font.size",
+    "axes.titlesize",
+    "axes.labelsize",
+    "legend.fontsize",
+    "legend.title_fontsize",
+    "xtick.labelsize",
+    "ytick.labelsize",
+    "figure.titlesize",
+    "figure.labelsize",
+)
+# Hides text visually but keeps it for screen readers (inline, so it also works
+# where the book's stylesheet is absent, e.g. a notebook viewer).
+_SR_ONLY = (
+    "position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;"
+    "clip:rect(0,0,0,0);white-space:nowrap;border:0"
+)
 
 # Every slider created in this process, so the budget script can time them all.
 _INSTANCES: weakref.WeakSet = weakref.WeakSet()
+
+
+def live_widgets_enabled() -> bool:
+    """Live widgets are on unless the environment sets ``TYING_WIDGETS=0`` (the book build)."""
+    return os.environ.get("TYING_WIDGETS", "1") != "0"
 
 
 @dataclass(frozen=True)
@@ -84,6 +142,24 @@ class Param:
         return self.fmt.format(value)
 
 
+class _Shown:
+    """A value inside an ``alt`` template: ``{n}`` gives the slider's shown text,
+    ``{n:.2f}`` formats the raw value."""
+
+    def __init__(self, param: Param, value: object) -> None:
+        self.param, self.value = param, value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec) if spec else self.param.show(self.value)
+
+    def __str__(self) -> str:
+        return self.param.show(self.value)
+
+
+def _placeholders(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
 @dataclass
 class FrameSlider:
     """A figure driven by one or more sliders, live in a kernel and static in the book.
@@ -95,13 +171,20 @@ class FrameSlider:
             Names are passed to ``draw`` as keyword arguments.
         figsize: figure size in inches.
         dpi: resolution of the rendered frames.
-        alt: text alternative for the image, for screen readers.
+        alt: text alternative of the figure, for screen readers.  It may name the
+            parameters as ``{name}`` (the value as the slider shows it) or
+            ``{name:.2f}`` (the raw value, formatted); each frame's alt is filled
+            in with its own values.  Without placeholders, each frame's alt ends
+            with "label = value" for every slider.
 
     Example:
         >>> def draw(fig, sigma):
         ...     ax = fig.subplots()
         ...     ax.plot([0, 1], [0, sigma])
-        >>> slider = FrameSlider(draw, {"sigma": Param([0.5, 1.0, 2.0], label="σ")})
+        >>> slider = FrameSlider(draw, {"sigma": Param([0.5, 1.0, 2.0], label="σ")},
+        ...                      alt="A line of slope {sigma}")
+        >>> slider.frame_alt(sigma=2.0)
+        'A line of slope 2.0'
         >>> png = slider.callback(sigma=1.0)  # what moving the live slider runs
         >>> png[:4]
         b'\\x89PNG'
@@ -129,6 +212,17 @@ class FrameSlider:
                 f"{n} frames exceed the book's budget of {MAX_FRAMES} per slider figure "
                 f"(one slider of 25 values, or two of 7 x 7); use fewer values"
             )
+        if not isinstance(self.alt, str) or not self.alt.strip():
+            raise ValueError("alt must describe the figure (what it shows), not be empty")
+        try:
+            unknown = [n for n in _placeholders(self.alt) if n not in self.params]
+        except ValueError as error:  # an unbalanced brace
+            raise ValueError(f"alt {self.alt!r} is not a valid template: {error}") from None
+        if unknown:
+            raise ValueError(
+                f"alt names {unknown}, which are not slider parameters {sorted(self.params)}"
+            )
+        self.frame_alt(**self.initial_values())  # a bad format spec fails here, not in the book
 
     def __hash__(self) -> int:  # identity, so instances can live in a WeakSet
         return id(self)
@@ -150,6 +244,20 @@ class FrameSlider:
                 timings.append((time.perf_counter() - start) * 1000.0)
         return timings
 
+    # -- text alternatives -------------------------------------------------
+    def frame_alt(self, **values: object) -> str:
+        """The text alternative of the frame for these slider values."""
+        if _placeholders(self.alt):
+            shown = {name: _Shown(self.params[name], values[name]) for name in self.params}
+            try:
+                return self.alt.format(**shown)
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"alt {self.alt!r} cannot be filled in: {error}") from None
+        settings = ", ".join(
+            f"{p.label or name} = {p.show(values[name])}" for name, p in self.params.items()
+        )
+        return f"{self.alt.rstrip().rstrip('.')}; {settings}"
+
     # -- rendering ---------------------------------------------------------
     @property
     def n_frames(self) -> int:
@@ -161,6 +269,35 @@ class FrameSlider:
     def initial_values(self) -> dict[str, object]:
         return {name: p.values[p.initial_index] for name, p in self.params.items()}
 
+    @property
+    def min_font_pt(self) -> float:
+        """The smallest font size (points) that stays :data:`MIN_PHONE_TEXT_PX` high on a phone."""
+        return MIN_PHONE_TEXT_PX * 72.0 * self.figsize[0] / PHONE_COLUMN_PX
+
+    def _style(self) -> dict[str, object]:
+        floor = self.min_font_pt
+        style = dict(STYLE)
+        for key in _FONT_SIZE_KEYS:
+            size = style.get(key, mpl.rcParams[key])
+            if isinstance(size, (int, float)):
+                style[key] = max(float(size), floor)
+            else:  # a relative size such as "large": let font.size carry the floor
+                style[key] = size
+        return style
+
+    def _raise_small_text(self, fig: Figure) -> None:
+        """Sizes a draw function set explicitly (``fontsize=7``) are raised to the floor."""
+        floor = self.min_font_pt
+        for text in fig.findobj(Text):
+            if text.get_text() and text.get_fontsize() < floor:
+                text.set_fontsize(floor)
+        for ax in fig.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                for which in ("_major_tick_kw", "_minor_tick_kw"):
+                    size = getattr(axis, which, {}).get("labelsize")
+                    if isinstance(size, (int, float)) and size < floor:
+                        axis.set_tick_params(which=which[1:6], labelsize=floor)
+
     def figure(self, **values: object) -> Figure:
         """Draw the figure for one combination of values (no caching, no timing)."""
         unknown = set(values) - set(self.params)
@@ -170,13 +307,14 @@ class FrameSlider:
         # Constrained layout costs more than the drawing itself, and every frame
         # of a slider has the same panels: lay out the first frame properly,
         # then reuse its axes positions (falling back when the panels differ).
-        with mpl.rc_context(STYLE):
+        with mpl.rc_context(self._style()):
             fig = Figure(
                 figsize=self.figsize,
                 dpi=self.dpi,
                 layout=None if self._positions else "constrained",
             )
             self.draw(fig, **values)
+            self._raise_small_text(fig)
             if self._positions is None:
                 fig.get_layout_engine().execute(fig)
                 self._positions = [ax.get_position() for ax in fig.axes]
@@ -223,16 +361,20 @@ class FrameSlider:
         self.latencies_ms.append((time.perf_counter() - start) * 1000.0)
         return png
 
+    def _values(self, key: tuple) -> dict[str, object]:
+        return {name: p.values[i] for (name, p), i in zip(self.params.items(), key)}
+
     def _frame(self, key: tuple) -> bytes:
         if key not in self._cache:
-            values = {name: p.values[i] for (name, p), i in zip(self.params.items(), key)}
-            self._cache[key] = self.callback(**values)
+            self._cache[key] = self.callback(**self._values(key))
         return self._cache[key]
+
+    def _keys(self) -> list[tuple]:
+        return list(itertools.product(*[range(len(p.values)) for p in self.params.values()]))
 
     def frames(self) -> list[bytes]:
         """All frames in row-major order of the sliders (the last slider varies fastest)."""
-        ranges = [range(len(p.values)) for p in self.params.values()]
-        return [self._frame(key) for key in itertools.product(*ranges)]
+        return [self._frame(key) for key in self._keys()]
 
     @property
     def median_latency_ms(self) -> float:
@@ -240,7 +382,12 @@ class FrameSlider:
 
     # -- static HTML -------------------------------------------------------
     def static_html(self) -> str:
-        """The self-contained slider: range inputs, PNG frames and a small script."""
+        """The self-contained slider: range inputs, PNG frames and a small script.
+
+        Every frame is ``<img class="tying-slider-frame" data-frame="k" alt=...>``
+        (see :data:`FRAME_SELECTOR`); the script only toggles their ``hidden``
+        attribute, so the build may move a frame's ``src`` into a file.
+        """
         frames = self.frames()
         total = sum(len(f) for f in frames)
         if total > MAX_FRAME_BYTES:
@@ -248,7 +395,7 @@ class FrameSlider:
                 f"precomputed frames take {total / 1e6:.2f} MB, over the {MAX_FRAME_BYTES / 1e6:.1f} MB "
                 "page budget; lower dpi, figsize or the number of values"
             )
-        digest = hashlib.sha1(b"".join(frames)).hexdigest()[:10]
+        digest = hashlib.sha1(b"".join(frames) + self.alt.encode()).hexdigest()[:10]
         uid = f"tying-slider-{digest}"
         params = list(self.params.items())
         initial = [p.initial_index for _, p in params]
@@ -256,47 +403,65 @@ class FrameSlider:
         flat_initial = 0
         for i, n in zip(initial, shape):
             flat_initial = flat_initial * n + i
+        frames_id = f"{uid}-frames"
 
         controls = []
-        for (name, p), i0 in zip(params, initial):
+        for j, ((name, p), i0) in enumerate(zip(params, initial)):
             label = html.escape(p.label or name)
+            shown = html.escape(p.show(p.values[i0]))
+            input_id = f"{uid}-p{j}"
             controls.append(
-                '<label class="tying-slider-control" style="display:flex;align-items:center;gap:0.6em;margin:0.2em 0">'
-                f'<span class="tying-slider-label" style="min-width:7em">{label}</span>'
-                f'<input type="range" min="0" max="{len(p.values) - 1}" step="1" value="{i0}" '
-                f'aria-label="{label}" data-param="{html.escape(name)}" style="flex:1;max-width:22em">'
-                f'<output class="tying-slider-value" style="min-width:4em;font-family:monospace">'
-                f"{html.escape(p.show(p.values[i0]))}</output></label>"
+                '<div class="tying-slider-control" '
+                'style="display:flex;flex-wrap:wrap;align-items:center;gap:0.2em 0.6em;margin:0.2em 0">'
+                f'<label class="tying-slider-label" for="{input_id}" style="min-width:7em">{label}</label>'
+                f'<input type="range" id="{input_id}" min="0" max="{len(p.values) - 1}" step="1" '
+                f'value="{i0}" aria-valuetext="{shown}" aria-controls="{frames_id}" '
+                f'data-param="{html.escape(name)}" style="flex:1 1 10em;max-width:22em;min-width:8em">'
+                f'<output class="tying-slider-value" id="{input_id}-value" for="{input_id}" '
+                'aria-live="polite" aria-atomic="true" style="min-width:4em;font-family:monospace">'
+                f'<span style="{_SR_ONLY}">{label}: </span>'
+                f'<span class="tying-slider-shown">{shown}</span></output></div>'
             )
         images = []
-        for k, png in enumerate(frames):
-            hidden = "" if k == flat_initial else ' style="display:none"'
+        for k, (key, png) in enumerate(zip(self._keys(), frames)):
+            # Only the visible frame loads eagerly; the others wait until shown.
+            extra = "" if k == flat_initial else ' hidden loading="lazy" decoding="async"'
+            alt = html.escape(self.frame_alt(**self._values(key)))
             data = base64.b64encode(png).decode("ascii")
             images.append(
-                f'<img class="tying-slider-frame" data-frame="{k}" alt="{html.escape(self.alt)}"'
-                f'{hidden} src="data:image/png;base64,{data}">'
+                f'<img class="tying-slider-frame" data-frame="{k}" alt="{alt}"{extra} '
+                f'src="data:image/png;base64,{data}">'
             )
         labels = [[p.show(v) for v in p.values] for _, p in params]
         script = (
             "(function(){"
             f"var root=document.getElementById({json.dumps(uid)});"
-            f"var labels={json.dumps(labels)};var shape={json.dumps(shape)};"
+            f"var labels={json.dumps(labels, ensure_ascii=False)};var shape={json.dumps(shape)};"
             'var inputs=root.querySelectorAll("input[type=range]");'
             'var frames=root.querySelectorAll(".tying-slider-frame");'
             "function show(){var k=0;for(var i=0;i<inputs.length;i++){"
-            "var v=parseInt(inputs[i].value,10);k=k*shape[i]+v;"
-            "inputs[i].nextElementSibling.textContent=labels[i][v];}"
-            'for(var j=0;j<frames.length;j++){frames[j].style.display=(j===k)?"":"none";}'
+            "var v=parseInt(inputs[i].value,10),t=labels[i][v];k=k*shape[i]+v;"
+            'inputs[i].setAttribute("aria-valuetext",t);'
+            'var o=document.getElementById(inputs[i].id+"-value").querySelector(".tying-slider-shown");'
+            "if(o.textContent!==t){o.textContent=t;}}"
+            "for(var j=0;j<frames.length;j++){"
+            'frames[j].hidden=(parseInt(frames[j].getAttribute("data-frame"),10)!==k);}'
             'root.setAttribute("data-current",String(k));}'
-            'for(var i=0;i<inputs.length;i++){inputs[i].addEventListener("input",show);}'
+            # Once a reader reaches for a slider, fetch the other frames so moves are instant.
+            'function eager(){for(var j=0;j<frames.length;j++){frames[j].removeAttribute("loading");}}'
+            "for(var i=0;i<inputs.length;i++){"
+            'inputs[i].addEventListener("input",show);'
+            'inputs[i].addEventListener("focus",eager);'
+            'inputs[i].addEventListener("pointerdown",eager);}'
             "show();})();"
         )
+        style = f"#{uid} .tying-slider-frame[hidden]{{display:none!important}}"
         return (
             f'<div class="tying-slider" id="{uid}" data-current="{flat_initial}" '
-            f'data-frames="{len(frames)}" data-frame-bytes="{total}" '
-            f'data-median-callback-ms="{self.median_latency_ms:.1f}">'
+            f'data-frames="{len(frames)}" data-frame-bytes="{total}">'
+            f"<style>{style}</style>"
             f'<div class="tying-slider-controls">{"".join(controls)}</div>'
-            f'<div class="tying-slider-frames">{"".join(images)}</div>'
+            f'<div class="tying-slider-frames" id="{frames_id}">{"".join(images)}</div>'
             f"<script>{script}</script></div>"
         )
 
@@ -328,12 +493,48 @@ class FrameSlider:
             s.observe(redraw, names="value")
         return widgets.VBox([*sliders, image])
 
+    def widget_view(self) -> dict:
+        """The ``application/vnd.jupyter.widget-view+json`` entry for a live widget.
+
+        ipywidgets 8 widgets have ``_repr_mimebundle_``; ipywidgets 7 widgets
+        (Colab's) display themselves through ``_ipython_display_`` instead, so
+        the view is built here from the widget's ``model_id``, as 7.x does.
+        """
+        box = self.widget()
+        repr_bundle = getattr(box, "_repr_mimebundle_", None)
+        if callable(repr_bundle):
+            data = repr_bundle()
+            if not data or _MIME_WIDGET not in data:
+                raise RuntimeError("the widget offered no widget view")
+            return {_MIME_WIDGET: data[_MIME_WIDGET]}
+        model_id = getattr(box, "model_id", None)
+        if not model_id:
+            raise RuntimeError("the widget has no model id (is a kernel with comms running?)")
+        import ipywidgets
+
+        major = int(str(ipywidgets.__version__).split(".")[0])
+        # ipywidgets 7 speaks widget protocol 2.0, ipywidgets 8 protocol 2.1.
+        return {
+            _MIME_WIDGET: {
+                "version_major": 2,
+                "version_minor": 0 if major < 8 else 1,
+                "model_id": model_id,
+            }
+        }
+
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
         bundle: dict = {}
-        try:
-            bundle.update(self.widget()._repr_mimebundle_())
-        except Exception:  # no ipywidgets, or no comm: the static rendering still works
-            pass
+        if live_widgets_enabled():
+            try:
+                bundle.update(self.widget_view())
+            except Exception as error:  # the static frames below still work
+                reason = str(error).splitlines()[0] if str(error) else ""
+                warnings.warn(
+                    f"FrameSlider: no live slider ({type(error).__name__}: {reason}); "
+                    "showing the precomputed frames instead",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         bundle["text/html"] = self.static_html()
         names = ", ".join(self.params)
         bundle["text/plain"] = f"<FrameSlider over {names}: {self.n_frames} frames>"
