@@ -20,7 +20,16 @@ from tying.grading import STATUSES, list_exercises, load_exercise
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
-RECORD_KEYS = {"notebook", "exercise", "score", "max_score", "checks", "cell_errors", "seconds"}
+RECORD_KEYS = {
+    "notebook",
+    "exercise",
+    "score",
+    "max_score",
+    "checks",
+    "cell_errors",
+    "notes",
+    "seconds",
+}
 CHECK_KEYS = {"question", "check", "status", "points", "max_points", "message", "seconds"}
 
 

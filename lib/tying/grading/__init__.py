@@ -13,15 +13,17 @@ The pieces, and where each lives:
   statuses; :mod:`tying.grading.helpers` has the comparisons.
 - :class:`Grader` (:mod:`tying.grading.grader`): ``grader.check("q1")``,
   ``grader.hint("q1")``, ``grader.report()`` in the notebook.
-- ``python -m tying.grade NOTEBOOK... [--json OUT]`` (:mod:`tying.grading.cli`):
-  runs notebooks in fresh kernels and grades them.
+- ``python -m tying.grade NOTEBOOK_OR_FOLDER... [--json OUT]`` (:mod:`tying.grading.cli`):
+  runs notebooks in fresh kernels and grades them, one check per cell
+  (:mod:`tying.grading.runner` in the grader, :mod:`tying.grading.kernel` in the kernel);
+  a folder gives a CSV gradebook and a feedback file per submission.
 
 Importing this package captures private references to the numpy and torch
 functions the helpers use (:mod:`tying.grading._refs`), so a reader's
 monkeypatch of ``np.allclose`` cannot pass a check.  The checks are public:
 grading is on trust, and is there to give feedback.
 
-Adding an exercise is described in the book's page "How grading works" (``book/grading.md``).
+Adding an exercise is described in ``CONTRIBUTING.md`` at the repository's root.
 """
 
 from __future__ import annotations

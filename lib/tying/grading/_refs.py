@@ -72,6 +72,8 @@ tensor_untyped_storage = _TensorBase.untyped_storage
 tensor_is_floating_point = _TensorBase.is_floating_point
 tensor_is_complex = _TensorBase.is_complex
 _tensor_dtype_descriptor = _TensorBase.dtype
+_tensor_layout_descriptor = _TensorBase.layout
+strided = torch.strided
 storage_data_ptr = torch.UntypedStorage.data_ptr
 torch_allclose = torch.allclose
 torch_equal = torch.equal
@@ -88,6 +90,11 @@ math_isfinite = math.isfinite
 def tensor_dtype(t: torch.Tensor) -> torch.dtype:
     """``t.dtype`` read through the C descriptor."""
     return _tensor_dtype_descriptor.__get__(t, type(t))
+
+
+def tensor_layout(t: torch.Tensor) -> torch.layout:
+    """``t.layout`` read through the C descriptor."""
+    return _tensor_layout_descriptor.__get__(t, type(t))
 
 
 def _suspicious() -> list[str]:

@@ -269,7 +269,11 @@ def load_exercise(exercise_id: str) -> Exercise:
 
     Raises :class:`UnknownExercise` (naming the known ids) when there is none.
     """
-    if not isinstance(exercise_id, str) or not EXERCISE_ID.match(exercise_id):
+    if (
+        not isinstance(exercise_id, str)
+        or not EXERCISE_ID.match(exercise_id)
+        or exercise_id.startswith("_")
+    ):
         raise UnknownExercise(f"{exercise_id!r} is not a valid exercise id (letters, digits, _)")
     module_name = f"{CHECKS_PACKAGE}.{exercise_id}"
     if importlib.util.find_spec(module_name) is None:
@@ -305,6 +309,12 @@ class Answers:
         value = self.namespace[name]
         if value is Ellipsis:
             raise NotAttempted(f"`{name}` is still `...`: replace it with your answer")
+        library = _library_origin(value)
+        if library:
+            raise NotAttempted(
+                f"not attempted (imported from the library): `{name}` is `{library}`, "
+                "not something defined in your notebook; write your own"
+            )
         return value
 
     def function(self, name: str) -> Callable[..., Any]:
@@ -337,11 +347,31 @@ class Answers:
             raise NotAttempted(
                 f"`{what}` still raises NotImplementedError: write your code"
             ) from err
-        except (Exception, SystemExit) as err:  # sys.exit() in a reader's function is theirs too
+        except CheckTimeout:
+            raise
+        except BaseException as err:  # noqa: B036 - sys.exit(), KeyboardInterrupt: theirs too
             raise ReaderError(f"`{what}` raised {_describe_exception(err)}") from err
         if result is Ellipsis:
             raise NotAttempted(f"`{what}` returned `...`: write your code")
         return result
+
+
+def _library_origin(value: Any) -> str:
+    """``"tying.x.name"`` when ``value`` is a function, class or module of the book's library.
+
+    An answer must be defined in the notebook: a star import from ``tying``
+    after the stubs would otherwise answer a question with the library's own code.
+    """
+    if isinstance(value, types.ModuleType):
+        module, name = value.__name__, ""
+    elif isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+        module = getattr(value, "__module__", None)
+        name = getattr(value, "__qualname__", None) or getattr(value, "__name__", "")
+    else:
+        return ""
+    if not isinstance(module, str) or not (module == "tying" or module.startswith("tying.")):
+        return ""
+    return f"{module}.{name}" if name else module
 
 
 def run_check(spec: CheckSpec, answers: Answers) -> CheckResult:
@@ -363,7 +393,7 @@ def run_check(spec: CheckSpec, answers: Answers) -> CheckResult:
             status, message = NOT_ATTEMPTED, str(err)
         except ReaderError as err:
             status, message = ERROR, str(err) + _reader_location(err.__cause__, answers.namespace)
-        except (Exception, SystemExit) as err:
+        except BaseException as err:  # noqa: B036 - KeyboardInterrupt, SystemExit, custom ones
             status, message = _classify(err, answers.namespace)
     except CheckTimeout:  # the alarm fired again while the exception above was handled
         status, message = TIMEOUT, f"stopped after {spec.timeout:g} s (is there an infinite loop?)"
@@ -392,6 +422,8 @@ def _classify(err: BaseException, namespace: Mapping[str, Any]) -> tuple[str, st
             f"your code raised {_describe_exception(err)} "
             f"(in `{innermost.f_code.co_name}`, line {innermost.f_lineno})",
         )
+    if not isinstance(err, Exception):  # KeyboardInterrupt, SystemExit, ...: never a check bug
+        return ERROR, f"interrupted by {_describe_exception(err)} while the check ran"
     last = traceback.extract_tb(err.__traceback__)[-1:]
     where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
     return (

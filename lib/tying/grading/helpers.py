@@ -76,6 +76,32 @@ def is_array(value: Any) -> bool:
     return _refs.isinstance(value, (_refs.Tensor, _refs.ndarray))
 
 
+def _expect_plain(value: Any, name: str) -> None:
+    """A tensor is a plain dense ``torch.Tensor`` (or a ``Parameter``); an array a plain ndarray.
+
+    A tensor subclass can redefine every operation (``__torch_function__``), so a
+    comparison made through it proves nothing; a sparse tensor cannot be compared
+    elementwise until it is made dense.
+    """
+    kind = type(value)  # not value.__class__, which an object can fake
+    if _refs.isinstance(value, _refs.Tensor):
+        if kind is not _refs.Tensor and kind is not _refs.Parameter:
+            _fail(
+                name,
+                f"expected a plain torch.Tensor, got an instance of the subclass "
+                f"{kind.__qualname__}; return torch.Tensor values",
+            )
+        layout = _refs.tensor_layout(value)
+        if layout != _refs.strided:
+            _fail(
+                name,
+                f"expected a dense tensor, got a sparse one ({str(layout).replace('torch.', '')}); "
+                "convert it with .to_dense()",
+            )
+    elif _refs.isinstance(value, _refs.ndarray) and kind is not _refs.ndarray:
+        _fail(name, f"expected a plain numpy array, got {kind.__qualname__}; use np.asarray")
+
+
 def _shape(value: Any) -> tuple[int, ...]:
     if _refs.isinstance(value, _refs.Tensor):
         return tuple(_refs.tensor_size(value))
@@ -98,6 +124,7 @@ def _value_dtype(value: Any) -> str:
 def as_numpy(value: Any) -> np.ndarray:
     """A float64 (or complex128) numpy copy of a tensor, array or number, for comparisons."""
     if _refs.isinstance(value, _refs.Tensor):
+        _expect_plain(value, "")
         t = _refs.tensor_cpu(_refs.tensor_detach(value))
         # FFT results and views can carry lazy conjugate/negative bits that .numpy() refuses.
         t = t.resolve_conj().resolve_neg()
@@ -127,6 +154,7 @@ def expect_tensor(value: Any, *, name: str = "", arrays: bool = True) -> None:
     if not ok:
         kind = "a tensor or numpy array" if arrays else "a tensor"
         _fail(name, f"expected {kind}, got {_describe(value)}")
+    _expect_plain(value, name)
 
 
 def expect_shape(value: Any, shape: tuple[int, ...], *, name: str = "") -> None:
@@ -194,6 +222,8 @@ def expect_close(
 
 
 def _expect_values(a: np.ndarray, e: np.ndarray, *, name: str, atol: float, rtol: float) -> None:
+    if a.shape != e.shape:  # callers compare shapes first; an empty `a` must never pass
+        _fail(name, f"expected a value of shape {tuple(e.shape)}, got {tuple(a.shape)}")
     error = _refs.np_abs(a - e)
     allowed = atol + rtol * _refs.np_abs(e)
     excess = error - allowed
@@ -229,20 +259,34 @@ def expect_scalar(
         _refs.isinstance(actual, numbers.Number) or is_array(actual)
     ):
         _fail(name, f"expected a number, got {_describe(actual)}")
-    if is_array(actual) and _shape(actual) != ():
-        _fail(
-            name,
-            f"expected a single number (a float or a 0-d tensor), got {_describe(actual)}; "
-            "use .item() or index it",
-        )
-    expect_finite(actual, name=name)
-    _expect_values(as_numpy(actual), as_numpy(expected), name=name, atol=atol, rtol=rtol)
+    if is_array(actual):
+        _expect_plain(actual, name)
+        if _shape(actual) != ():
+            _fail(
+                name,
+                f"expected a single number (a float or a 0-d tensor), got {_describe(actual)}; "
+                "use .item() or index it",
+            )
+        array = as_numpy(actual)
+    else:
+        # Through complex()/float(), not np.asarray: an object that calls itself a number
+        # must not become an empty array, which every comparison would accept.
+        try:
+            number = complex(actual) if _refs.isinstance(actual, complex) else float(actual)
+        except (TypeError, ValueError, OverflowError):
+            _fail(name, f"expected a number, got {_describe(actual)}")
+        array = _refs.np_asarray(number)
+    if array.shape != () or array.size != 1:
+        _fail(name, f"expected a single number, got {array.size} values")
+    expect_finite(array, name=name)
+    _expect_values(array, as_numpy(expected), name=name, atol=atol, rtol=rtol)
 
 
 def as_integer(value: Any, *, name: str = "") -> int:
     """``value`` as an ``int``: an int, a numpy int, an integral float or a 0-d tensor/array."""
     original = value
     if is_array(value):
+        _expect_plain(value, name)
         if _shape(value) != ():
             _fail(name, f"expected a single integer, got {_describe(value)}")
         value = as_numpy(value).item()

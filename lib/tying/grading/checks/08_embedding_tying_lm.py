@@ -101,10 +101,14 @@ def _one_thread(check_function: Callable[[Any], None]) -> Callable[[Any], None]:
 
 @functools.lru_cache(maxsize=2)
 def _corpus(vocab_size: int) -> torch.Tensor:
-    """The notebook's corpus (pydoc help texts as word ids), with ``vocab_size`` tokens."""
-    from pydoc_data.topics import topics
+    """The notebook's corpus (Python's help pages as word ids), with ``vocab_size`` tokens.
 
-    text = "".join(topics[key] for key in sorted(topics)).lower()
+    The frozen copy shipped with the package, so the check gives the same
+    numbers on every Python version.
+    """
+    from tying.data import python_help_text
+
+    text = python_help_text().lower()
     tokens = _TOKEN.findall(text)
     counts = Counter(tokens)
     vocab = ["<unk>", *sorted(counts, key=lambda w: (-counts[w], w))[: vocab_size - 1]]
