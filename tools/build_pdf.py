@@ -43,10 +43,17 @@ PAPER = {
     "format": "A4",
     "margin": {"top": "16mm", "bottom": "18mm", "left": "15mm", "right": "15mm"},
 }
+# Each chapter prints its title in the footer; the book's page numbers are
+# stamped on afterwards (a chapter printed alone would count from 1).
 FOOTER = (
-    '<div style="font-size:8px;width:100%;text-align:center;color:#555;">'
-    '<span class="title"></span> · <span class="pageNumber"></span></div>'
+    '<div style="font-size:8px;width:100%;padding:0 15mm;color:#555;">'
+    '<span class="title"></span></div>'
 )
+NUMBERS_FOOTER = (
+    '<div style="font-size:8px;width:100%;padding:0 15mm;text-align:right;color:#555;">'
+    '<span class="pageNumber"></span></div>'
+)
+SCALE = 0.8  # a book page, not a phone: more text per sheet
 
 # Move every slider to its middle value, load every frame, open nothing else.
 PREPARE_PAGE = """
@@ -143,6 +150,7 @@ def print_page(context, url: str) -> tuple[str, bytes]:
         )
         pdf = page.pdf(
             **PAPER,
+            scale=SCALE,
             print_background=True,
             display_header_footer=True,
             header_template="<div></div>",
@@ -198,6 +206,31 @@ def print_html(context, document: str) -> bytes:
         page.close()
 
 
+def print_page_numbers(context, total: int) -> bytes:
+    """Blank pages that carry only their number in the footer, to lay over the book."""
+    page = context.new_page()
+    try:
+        blanks = "<div style='break-after:page'>&nbsp;</div>" * (total - 1) + "<div>&nbsp;</div>"
+        page.set_content(html_document(blanks), wait_until="load")
+        return page.pdf(
+            **PAPER,
+            display_header_footer=True,
+            header_template="<div></div>",
+            footer_template=NUMBERS_FOOTER,
+        )
+    finally:
+        page.close()
+
+
+def stamp_page_numbers(writer, numbers: bytes) -> None:
+    from pypdf import PdfReader
+
+    overlay = PdfReader(io.BytesIO(numbers))
+    for index, page in enumerate(writer.pages):
+        if index > 0 and index < len(overlay.pages):  # the title page stays clean
+            page.merge_page(overlay.pages[index])
+
+
 def count_pages(pdf: bytes) -> int:
     from pypdf import PdfReader
 
@@ -233,6 +266,8 @@ def build(html_root: Path, out: Path, only: list[str] | None = None) -> Path:
                 if count_pages(contents) == toc_pages:
                     break
                 toc_pages = count_pages(contents)
+            total = count_pages(cover) + count_pages(contents) + sum(e.pages for e in entries)
+            numbers = print_page_numbers(context, total)
             browser.close()
     finally:
         server.shutdown()
@@ -257,6 +292,7 @@ def build(html_root: Path, out: Path, only: list[str] | None = None) -> Path:
         item = writer.add_outline_item(title=entry.title, page_number=start, parent=parent)
         if entry.depth == 0:
             chapter = item
+    stamp_page_numbers(writer, numbers)
     writer.add_metadata({"/Title": config["title"], "/Author": config.get("author", "")})
     writer.page_mode = "/UseOutlines"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -267,13 +303,14 @@ def build(html_root: Path, out: Path, only: list[str] | None = None) -> Path:
 
 
 def link_from_home_page(html_root: Path, pdf: Path) -> None:
-    index = html_root / "index.html"
-    if pdf.parent.resolve() != html_root.resolve() or not index.exists():
+    """Fill the home page's placeholder with a link to the PDF (when it lies in the book)."""
+    home = html_root / f"{toc_entries(ROOT / '_toc.yml')[0].page}.html"
+    if pdf.parent.resolve() != html_root.resolve() or not home.exists():
         return
-    text = index.read_text(encoding="utf-8")
+    text = home.read_text(encoding="utf-8")
     if PDF_PLACEHOLDER in text:
-        link = pdf_link_html(pdf.stat().st_size, pdf.name)
-        index.write_text(text.replace(PDF_PLACEHOLDER, link), encoding="utf-8")
+        href = os.path.relpath(pdf, home.parent)
+        home.write_text(text.replace(PDF_PLACEHOLDER, pdf_link_html(pdf.stat().st_size, href)))
 
 
 def main(argv: list[str] | None = None) -> int:

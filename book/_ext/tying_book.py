@@ -390,6 +390,38 @@ def a11y_image_alts(app, doctree, docname):
             )
 
 
+# --- Display equations that are slightly too wide -----------------------------
+# MathJax 3 cannot break a display equation across lines.  One that is at most
+# FIT_MAX_SHRINK too wide for its column is set a little smaller so that it fits;
+# a wider one (on a phone) scrolls inside its own box (book/_assets/tying.css).
+FIT_MAX_SHRINK = 0.25
+FIT_EQUATIONS = (
+    "(function(){"
+    "function fit(){"
+    "document.querySelectorAll('mjx-container[display=\"true\"]').forEach(function(m){"
+    # MathJax sets its own inline font size: keep it and scale from there.
+    "if(m.dataset.fontSize===undefined){m.dataset.fontSize=m.style.fontSize;}"
+    "m.style.fontSize=m.dataset.fontSize;"
+    "var box=m.clientWidth,wide=m.scrollWidth;"
+    f"if(box>0&&wide>box+1&&wide<=box/(1-{FIT_MAX_SHRINK}))"
+    "{var px=parseFloat(getComputedStyle(m).fontSize);"
+    "m.style.fontSize=(px*box/wide*0.99).toFixed(2)+'px';}"
+    "});}"
+    "function start(){if(window.MathJax&&MathJax.startup&&MathJax.startup.promise)"
+    "{MathJax.startup.promise.then(fit);}}"
+    "window.addEventListener('load',start);"
+    "var t;window.addEventListener('resize',function(){clearTimeout(t);t=setTimeout(fit,150);});"
+    "})();"
+)
+
+
+def fit_wide_equations(app, pagename, templatename, context, doctree):
+    if "math notranslate" in context.get("body", "") and "script_files" in context:
+        from sphinx.builders.html._assets import _JavaScript
+
+        context["script_files"] = [*context["script_files"], _JavaScript(None, body=FIT_EQUATIONS)]
+
+
 def setup(app):
     app.add_js_file(None, body=WIDGETS_ASSETS, priority=100)
     # Sliders in the built book are static HTML: kernels the build starts create no
@@ -403,6 +435,7 @@ def setup(app):
     app.connect("html-page-context", drop_unused_widget_manager, priority=950)
     app.connect("html-page-context", externalise_slider_frames, priority=950)
     app.connect("html-page-context", link_pdf_edition, priority=950)
+    app.connect("html-page-context", fit_wide_equations, priority=950)
     app.connect("build-finished", drop_fontawesome_script)
     _register_author_year_style()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
