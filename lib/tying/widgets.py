@@ -510,17 +510,8 @@ class FrameSlider:
         model_id = getattr(box, "model_id", None)
         if not model_id:
             raise RuntimeError("the widget has no model id (is a kernel with comms running?)")
-        import ipywidgets
-
-        major = int(str(ipywidgets.__version__).split(".")[0])
-        # ipywidgets 7 speaks widget protocol 2.0, ipywidgets 8 protocol 2.1.
-        return {
-            _MIME_WIDGET: {
-                "version_major": 2,
-                "version_minor": 0 if major < 8 else 1,
-                "model_id": model_id,
-            }
-        }
+        # What ipywidgets 7's _ipython_display_ publishes (and 8's _repr_mimebundle_).
+        return {_MIME_WIDGET: {"version_major": 2, "version_minor": 0, "model_id": model_id}}
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
         bundle: dict = {}
