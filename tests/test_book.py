@@ -215,7 +215,9 @@ def test_every_page_loads_offline_without_errors(
         assert not broken, f"images that did not load: {broken}"
         raw_tex = page.evaluate("document.body.innerText.match(/\\$\\$|\\\\\\(|\\\\begin\\{/g)")
         assert not raw_tex, f"untypeset TeX on {page_name}: {raw_tex}"
+        assert_accessible(page, page_name)
         move_every_static_slider(page)
+        assert_sliders_expose_their_values(page, page_name)
         assert not problems, "\n".join(problems)
     finally:
         context.close()
@@ -456,3 +458,77 @@ def test_pdf_edition_builds_and_holds_every_chapter_title(built_book):
     assert re.search(r'href="(\.\./)*parameter-tying\.pdf"', home), (
         "the home page lacks the PDF link"
     )
+
+
+# --- Accessibility (issue 13) --------------------------------------------------
+# axe-core, vendored and hash-checked by tools/vendor_js.py, runs in every page of
+# test_every_page_loads_offline_without_errors (one page load serves both).
+AXE_JS = ROOT / "_vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PATH_LIKE_ALT = re.compile(r"(^|/)[\w.-]+\.(png|jpe?g|gif|svg|webp)$|_images/|^data:", re.I)
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core's WCAG 2.1 A and AA rules on the page as it is now."""
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing; `make vendor` fetches axe-core")
+    page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    return result["violations"]
+
+
+def assert_accessible(page, page_name: str) -> None:
+    """No serious or critical axe violation, and no image without a real text alternative."""
+    serious = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    assert not serious, f"axe-core on {page_name}:\n" + "\n".join(
+        f"  {v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['nodes'][0]['html'][:200]}"
+        for v in serious
+    )
+    images = page.evaluate(
+        "Array.from(document.images)"
+        ".filter(i => i.getAttribute('aria-hidden') !== 'true' && i.getAttribute('role') !== 'presentation')"
+        ".map(i => [i.getAttribute('alt') || '', (i.getAttribute('src') || '').slice(0, 60)])"
+    )
+    bad = [
+        (alt, src) for alt, src in images if not alt.strip() or PATH_LIKE_ALT.search(alt.strip())
+    ]
+    assert not bad, f"images on {page_name} without a real text alternative: {bad[:5]}"
+
+
+def assert_sliders_expose_their_values(page, page_name: str) -> None:
+    """Each slider input is labelled, tells its shown value (not its index) and is linked
+    to a polite live <output>; each frame's alt names the values it shows."""
+    sliders = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.tying-slider')).map(s => ({
+          inputs: Array.from(s.querySelectorAll('input[type=range]')).map(r => {
+            const out = document.getElementById(r.id + '-value');
+            return {
+              id: r.id, value: r.value, valuetext: r.getAttribute('aria-valuetext'),
+              label: !!document.querySelector('label[for="' + r.id + '"]'),
+              controls: !!document.getElementById(r.getAttribute('aria-controls') || '-'),
+              output_for: out && out.htmlFor.value,
+              live: out && out.getAttribute('aria-live'),
+              shown: out && out.querySelector('.tying-slider-shown').textContent,
+            };
+          }),
+          alts: Array.from(s.querySelectorAll('img.tying-slider-frame')).map(i => i.alt),
+          visible: Array.from(s.querySelectorAll('img.tying-slider-frame'))
+            .filter(i => !i.hidden).map(i => i.alt),
+        }))"""
+    )
+    for k, slider in enumerate(sliders):
+        where = f"{page_name}, slider {k}"
+        for r in slider["inputs"]:
+            assert r["label"] and r["controls"], f"{where}: input {r['id']} is not labelled/linked"
+            assert r["output_for"] == r["id"] and r["live"] == "polite", f"{where}: output"
+            assert r["valuetext"] and r["valuetext"] == r["shown"], (
+                f"{where}: aria-valuetext {r['valuetext']!r} but the page shows {r['shown']!r}"
+            )
+        alts = slider["alts"]
+        assert all(a.strip() for a in alts), f"{where}: a frame has no alt"
+        assert len(set(alts)) == len(alts), f"{where}: frames share an alt that names no value"
+        assert len(slider["visible"]) == 1, f"{where}: {len(slider['visible'])} frames shown"

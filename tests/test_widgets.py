@@ -42,7 +42,7 @@ def test_static_html_has_inputs_frames_and_script():
     assert page.count('type="range"') == 2
     assert page.count('class="tying-slider-frame"') == 6
     assert (
-        len(re.findall(r'data-frame="\d+" alt="[^"]*" src=', page)) == 1
+        len(re.findall(r'data-frame="\d+" alt="[^"]*" width=', page)) == 1
     )  # only the initial frame is visible
     assert "<script>" in page and "addEventListener" in page
     assert "http://" not in page and "https://" not in page  # nothing to fetch
@@ -172,6 +172,8 @@ def test_only_the_initial_frame_loads_eagerly():
     lazy = [f for f in frames if " hidden " in f]
     assert len(lazy) == 5
     assert all('loading="lazy"' in f and 'decoding="async"' in f for f in lazy)
+    # 2 x 1.5 inches at 40 dpi: each frame keeps its place before it loads
+    assert all('width="80" height="60"' in f for f in frames)
 
 
 def test_frame_text_stays_legible_on_a_phone():

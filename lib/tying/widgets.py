@@ -428,9 +428,11 @@ class FrameSlider:
             extra = "" if k == flat_initial else ' hidden loading="lazy" decoding="async"'
             alt = html.escape(self.frame_alt(**self._values(key)))
             data = base64.b64encode(png).decode("ascii")
+            # The PNG's own size, so a frame not yet loaded already takes its place.
+            width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
             images.append(
                 f'<img class="tying-slider-frame" data-frame="{k}" alt="{alt}"{extra} '
-                f'src="data:image/png;base64,{data}">'
+                f'width="{width}" height="{height}" src="data:image/png;base64,{data}">'
             )
         labels = [[p.show(v) for v in p.values] for _, p in params]
         script = (
@@ -455,7 +457,10 @@ class FrameSlider:
             'inputs[i].addEventListener("pointerdown",eager);}'
             "show();})();"
         )
-        style = f"#{uid} .tying-slider-frame[hidden]{{display:none!important}}"
+        style = (
+            f"#{uid} .tying-slider-frame{{max-width:100%;height:auto}}"
+            f"#{uid} .tying-slider-frame[hidden]{{display:none!important}}"
+        )
         return (
             f'<div class="tying-slider" id="{uid}" data-current="{flat_initial}" '
             f'data-frames="{len(frames)}" data-frame-bytes="{total}">'
