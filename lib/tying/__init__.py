@@ -1,14 +1,19 @@
 """``tying``: the companion library of the *Parameter Tying* textbook.
 
 Submodules:
-    device      pick cuda / mps / cpu in one place (``TYING_DEVICE`` overrides)
-    layers      tied and untied ``nn.Module`` implementations
+    layers      tied and untied ``nn.Module`` implementations and their functional forms
     theory      closed forms stated in the text, each tested against simulation
-    data        offline data sets (nothing is downloaded)
-    viz         the book's matplotlib style and chapter figures
+    ties        check, list and restore tied parameters in real models
+    device      pick cuda / mps / cpu in one place (``TYING_DEVICE`` overrides)
+    data        offline data sets, including the frozen text corpus (nothing is downloaded)
+    training    one small training loop
+    sweep       progress bars for a chapter's loops (silent in the built book)
+    viz         the book's figure style and the plot helpers several chapters share
     widgets     sliders that work live in a kernel and static in the book
-    training    a small training loop with a progress bar
-    experiments the experiments behind the chapters
+    glue        computed numbers quoted in the prose of the built book
+    grading     checks, the in-notebook grader and ``python -m tying.grade``
+
+The chapters' experiments are written out in the chapters themselves.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ common form of colour-vision deficiency can still tell the lines apart.  Tied
 models are always drawn in blue and untied ones in vermilion, in every
 chapter, so that a reader learns the code once.
 
-Chapter-specific plots live in submodules named after their chapter
-(``tying.viz.inductive_bias``), so a notebook cell reads
-``plot_learning_curves(results)`` instead of eighty lines of matplotlib.
+Only the style and the few helpers that several chapters share live here
+(:func:`new_figure`, :func:`label_panels`, :func:`band`).  A chapter's own
+figures are drawn in the chapter, in cells whose input is collapsed on the page.
 """
 
 from __future__ import annotations
