@@ -12,7 +12,10 @@ from __future__ import annotations
 import csv
 import json
 import numbers
+import re
+import time
 import types
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -339,3 +342,75 @@ def test_progress_is_shown_for_several_notebooks(tmp_path, capsys, monkeypatch):
     assert code == 0
     assert "[1/2]" in err and "[2/2]" in err and "10/10 points" in err
     assert (tmp_path / "gradebook.csv").exists() and (tmp_path / "feedback" / "a.txt").exists()
+
+
+# -- the runner's bookkeeping, with a stand-in for the kernel ---------------------------------
+
+
+class FakeKernel:
+    """Answers the runner like a kernel would: cells take ``cell_seconds``; checks follow ``plan``."""
+
+    plan: dict = {}
+    cell_seconds = 0.0
+    started = 0
+
+    def __init__(self, cwd, env, deadline):
+        type(self).started += 1
+
+    def kill(self):
+        pass
+
+    def execute(self, code, timeout, deadline):
+        if "grade_check(" not in code:
+            if "prepare(" not in code:
+                time.sleep(min(self.cell_seconds, max(0.0, deadline - time.monotonic())))
+            return runner.CellRun("ok")
+        exercise_id, name, out = re.findall(r"'([^']*)'", code)
+        action = self.plan.get(name, "pass")
+        if action == "died":
+            return runner.CellRun("died", runner.DIED_ENAME)
+        spec = next(s for s in load_exercise(exercise_id).checks if s.name == name)
+        if action == "garbage":
+            Path(out).write_text("{not json")
+        else:
+            result = runner._result(spec, PASSED, "", 0.0)
+            Path(out).write_text(json.dumps(result))
+        return runner.CellRun("ok")
+
+
+def _run_fake(monkeypatch, plan, cell_seconds=0.0, notebook_timeout=60.0):
+    monkeypatch.setattr(runner, "Kernel", FakeKernel)
+    monkeypatch.setattr(FakeKernel, "plan", plan)
+    monkeypatch.setattr(FakeKernel, "cell_seconds", cell_seconds)
+    monkeypatch.setattr(FakeKernel, "started", 0)
+    exercise = load_exercise("01_counting_tied_layers")
+    grading = runner.NotebookGrading("nb.ipynb", exercise, 5.0)
+    sources = [(n, f"cell_{n} = {n}", False) for n in range(1, 6)]
+    runner.grade_notebook(grading, sources, folders=[], notebook_timeout=notebook_timeout, env={})
+    return grading, {c["check"]: c for c in grading.checks}
+
+
+def test_a_garbled_result_costs_only_its_check(monkeypatch):
+    grading, checks = _run_fake(monkeypatch, {"counts_untied_modules": "garbage"})
+    assert checks["counts_untied_modules"]["status"] == ERROR
+    assert "no valid result" in checks["counts_untied_modules"]["message"]
+    assert grading.to_record()["score"] == 9
+
+
+def test_a_dead_kernel_is_restarted_and_grading_goes_on(monkeypatch):
+    grading, checks = _run_fake(
+        monkeypatch, {"conv_count": "died", "counts_untied_modules": "died"}
+    )
+    assert FakeKernel.started == 3  # the first kernel and one restart per death
+    assert [checks[n]["status"] for n in ("conv_count", "counts_untied_modules")] == [ERROR] * 2
+    assert grading.to_record()["score"] == 8
+
+
+def test_the_notebook_time_budget_bounds_everything(monkeypatch):
+    start = time.monotonic()
+    grading, checks = _run_fake(monkeypatch, {}, cell_seconds=0.4, notebook_timeout=1.0)
+    assert time.monotonic() - start < 3
+    record = grading.to_record()
+    assert record["score"] == 0 and {c["status"] for c in record["checks"]} == {"timeout"}
+    assert any("time budget" in n for n in record["notes"])
+    assert any(e["ename"] == runner.NOT_RUN_ENAME for e in record["cell_errors"])
