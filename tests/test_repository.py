@@ -126,3 +126,113 @@ def test_bibliography_keys_cited_exist():
     assert not missing, f"cited but not in any .bib file: {sorted(missing)}"
     duplicated = {k for k in keys if len(re.findall(r"@\w+\{" + re.escape(k) + ",", bib)) > 1}
     assert not duplicated, f"keys defined twice: {sorted(duplicated)}"
+
+
+# -- the rule: a chapter shows every line that carries its idea ----------------
+LIBRARY = ROOT / "lib" / "tying"
+CHAPTERS = sorted((ROOT / "notebooks" / "principles").glob("*.ipynb")) + sorted(
+    (ROOT / "notebooks" / "applications").glob("*.ipynb")
+)
+
+
+def is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a name inside a module, not a submodule
+        return False
+
+
+def code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def tying_modules_imported(path) -> set[str]:
+    """The ``tying`` modules a notebook names in its imports (``tying.layers``, ``tying.viz``, ...)."""
+    found = set()
+    for cell in code_cells(path):
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("tying.")
+            ):
+                found.add(node.module)
+                for alias in node.names:  # `from tying import viz` imports a module too
+                    if is_module(f"{node.module}.{alias.name}"):
+                        found.add(f"{node.module}.{alias.name}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "tying":
+                found.update(f"tying.{a.name}" for a in node.names if is_module(f"tying.{a.name}"))
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names if a.name.startswith("tying."))
+    return found
+
+
+def test_the_library_holds_no_chapter_experiments():
+    assert not (LIBRARY / "experiments").exists()
+    lines = sum(
+        len(p.read_text().splitlines())
+        for p in LIBRARY.rglob("*.py")
+        if "grading" not in p.relative_to(LIBRARY).parts
+    )
+    assert lines <= 9_000, f"lib/tying without grading/ has {lines:,} lines (at most 9,000)"
+
+
+def test_few_library_modules_serve_a_single_notebook():
+    users: dict[str, set[str]] = {}
+    for path in NOTEBOOKS:
+        for module in tying_modules_imported(path):
+            if module.startswith("tying.grading.checks"):
+                continue
+            users.setdefault(module, set()).add(rel(path))
+    single = sorted(m for m, nbs in users.items() if len(nbs) == 1)
+    assert len(single) <= 3, f"modules imported by exactly one notebook: {single}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=rel)
+def test_every_chapter_shows_its_experiment_in_visible_code(path):
+    visible = [c.source for c in code_cells(path) if "hide-input" not in c.metadata.get("tags", [])]
+    assert any(
+        re.search(r"^(def |class |\s*for .+:\s*$)", s, flags=re.MULTILINE) for s in visible
+    ), f"{rel(path)} defines no model, loss, measurement or loop in a visible cell"
+
+
+SCAFFOLDING = {
+    "slider latency": re.compile(r"latenc|median redraw"),
+    "frame-count assert": re.compile(r"n_frames"),
+    "PNG magic assert": re.compile(r"x89PNG"),
+    "timing line": re.compile(r"trained in|took \{|seconds\)|perf_counter\(\)"),
+    "budget assert": re.compile(r"\b(NOTEBOOK_S|CALLBACK_MS)\b"),
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=rel)
+def test_no_test_scaffolding_on_a_page(path):
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        for what, pattern in SCAFFOLDING.items():
+            # Two pages are about time itself: the appendix measures the reader's
+            # machine, and Part II section 6 measures where the FFT overtakes a dense layer.
+            if what == "timing line" and (
+                "appendix" in path.parts or path.name == "06_signal_processing.ipynb"
+            ):
+                continue
+            assert not pattern.search(cell.source), f"{rel(path)} cell {i}: {what}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=rel)
+def test_code_lines_fit_the_page_column(path):
+    long = [
+        (i, line)
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > 80
+    ]
+    assert not long, f"{rel(path)}: lines over 80 characters: {long[:3]}"
