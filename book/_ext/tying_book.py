@@ -422,6 +422,65 @@ def fit_wide_equations(app, pagename, templatename, context, doctree):
         context["script_files"] = [*context["script_files"], _JavaScript(None, body=FIT_EQUATIONS)]
 
 
+# The web fonts hold every Font Awesome icon (about 300 KB); a page shows a
+# dozen.  After the build the fonts are cut down to the icons the pages, the
+# theme's scripts and the stylesheets name; book/_assets/tying.css asks for
+# these subsets first and falls back to the full fonts.
+FA_FONTS = ("fa-solid-900", "fa-regular-400", "fa-brands-400")
+_FA_CLASS_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:(?:before|after),?)+)\{content:"\\([0-9a-f]+)"\}')
+
+
+def _used_icon_codepoints(outdir: Path) -> set[int]:
+    static = outdir / "_static"
+    theme_css = "".join(p.read_text(encoding="utf-8") for p in static.rglob("*.css"))
+    by_class: dict[str, int] = {}
+    for selectors, codepoint in _FA_CLASS_RULE.findall(theme_css):
+        for name in re.findall(r"\.(fa-[a-z0-9-]+):", selectors):
+            by_class[name] = int(codepoint, 16)
+    named: set[str] = set()
+    scripts: set[Path] = set()
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        named |= set(re.findall(r"\bfa-[a-z0-9-]+", text))
+        for src in re.findall(r'<script[^>]*\ssrc="([^"?#]+)', text):
+            scripts.add((page.parent / src).resolve())
+    # The scripts the pages load may add icons of their own.
+    for script in scripts:
+        if script.is_file() and script.name != "fontawesome.js":
+            named |= set(re.findall(r"\bfa-[a-z0-9-]+", script.read_text(errors="replace")))
+    codepoints = {by_class[name] for name in named if name in by_class}
+    # Icons a stylesheet sets directly (admonitions, toggles, ...), not through a class.
+    rest = _FA_CLASS_RULE.sub("", theme_css)
+    codepoints |= {int(cp, 16) for cp in re.findall(r"\\(f[0-9a-f]{3}|e[0-9a-f]{3})\b", rest)}
+    codepoints |= {ord(ch) for ch in rest if 0xE000 <= ord(ch) <= 0xF8FF}  # written literally
+    return codepoints
+
+
+def subset_icon_fonts(app, exception):
+    if exception is not None or getattr(app.builder, "format", "") != "html":
+        return
+    outdir = Path(app.builder.outdir)
+    fonts = outdir / "_static" / "vendor" / "fontawesome" / "webfonts"
+    if not fonts.is_dir():
+        return
+    from fontTools import subset
+
+    codepoints = _used_icon_codepoints(outdir)
+    (fonts / "subset").mkdir(exist_ok=True)
+    for name in FA_FONTS:
+        source = fonts / f"{name}.ttf"
+        if not source.exists():
+            continue
+        options = subset.Options()
+        options.flavor = "woff"
+        options.ignore_missing_unicodes = True
+        font = subset.load_font(str(source), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codepoints)
+        subsetter.subset(font)
+        subset.save_font(font, str(fonts / "subset" / f"{name}.woff"), options)
+
+
 def setup(app):
     app.add_js_file(None, body=WIDGETS_ASSETS, priority=100)
     # Sliders in the built book are static HTML: kernels the build starts create no
@@ -437,6 +496,7 @@ def setup(app):
     app.connect("html-page-context", link_pdf_edition, priority=950)
     app.connect("html-page-context", fit_wide_equations, priority=950)
     app.connect("build-finished", drop_fontawesome_script)
+    app.connect("build-finished", subset_icon_fonts)
     _register_author_year_style()
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
