@@ -32,3 +32,9 @@ def test_glue_records_a_hidden_output_in_a_kernel():
     # Hidden: only the prefixed mime type, which no renderer shows on the page.
     assert all(k.startswith("application/papermill.record/") for k in output["data"])
     assert output["data"]["application/papermill.record/text/plain"] == "0.25"
+    # The same record myst-nb itself writes, so the book build can read it.
+    from myst_nb.ext.glue import GLUE_PREFIX
+
+    from tying.glue import GLUE_PREFIX as ours
+
+    assert ours == GLUE_PREFIX

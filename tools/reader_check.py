@@ -136,15 +136,35 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return proc
 
 
-def build_wheel(out: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(ROOT)]
-    try:
-        import setuptools  # noqa: F401  (then no isolated build environment is needed)
+def source_tree(dest: Path) -> Path:
+    """Copy what git would ship (tracked and new, unignored files) into ``dest``.
 
-        cmd.insert(5, "--no-build-isolation")
-    except ImportError:
-        pass
-    run(cmd, timeout=600)
+    A reader installs from a clean clone; building in this checkout instead
+    would pick up stale ``build/`` output (modules deleted since).
+    """
+    try:
+        listed = run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=ROOT).stdout
+    except (RuntimeError, OSError):
+        listed = ""
+    names = [n for n in listed.split("\0") if n]
+    if not names:  # not a git checkout: copy the package's own files
+        names = [str(p.relative_to(ROOT)) for p in ROOT.glob("lib/**/*") if p.is_file()]
+        names += ["pyproject.toml", "README.md"]
+    for name in names:
+        src = ROOT / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def build_wheel(out: Path) -> Path:
+    tree = source_tree(out / "src")
+    # pip builds in an isolated environment with the setuptools pyproject.toml asks for.
+    run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(tree)],
+        timeout=600,
+    )
     (wheel,) = out.glob("tying-*.whl")
     return wheel
 

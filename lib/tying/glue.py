@@ -3,16 +3,22 @@
 The book's prose writes ``{glue:text}`n_params:,``` and myst-nb fills in the
 value the notebook computed, so the text cannot drift from the maths.
 :func:`glue` records such a value.  In the book build (and wherever myst-nb
-is installed) it hands the value to :func:`myst_nb.glue` without showing
-anything; elsewhere (Colab, a bare kernel) it does nothing, because the cell
-that computes the number already prints or asserts it.
+is installed) it records the value the way :func:`myst_nb.glue` does with
+``display=False``, without importing myst-nb (which takes seconds); elsewhere
+(Colab, a bare kernel) it does nothing, because the cell that computes the
+number already prints or asserts it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 __all__ = ["glue"]
+
+# myst-nb reads outputs whose metadata carries this "scrapbook" record; the
+# prefix keeps them hidden from every renderer (myst_nb.ext.glue.GLUE_PREFIX).
+GLUE_PREFIX = "application/papermill.record/"
 
 
 def glue(name: str, value: Any) -> Any:
@@ -34,15 +40,17 @@ def glue(name: str, value: Any) -> Any:
     # which a format spec in the prose cannot read: glue the plain number.
     if getattr(value, "shape", None) == () and hasattr(value, "item"):
         value = value.item()
-    try:
-        from myst_nb import glue as _myst_glue
-    except ImportError:
+    if importlib.util.find_spec("myst_nb") is None:
         return value
     try:
         from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display
     except ImportError:
         return value
     if get_ipython() is None:
         return value
-    _myst_glue(name, value, display=False)
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
     return value
