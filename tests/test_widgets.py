@@ -243,3 +243,14 @@ def test_book_build_asks_for_static_sliders_only(monkeypatch, recwarn):
     bundle = make()._repr_mimebundle_()
     assert VIEW not in bundle and "tying-slider" in bundle["text/html"]
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_title_the_larger_font_widens_is_wrapped_to_its_panel():
+    def titled(fig, a):
+        left, right = fig.subplots(1, 2)
+        left.set_title("a long panel title that no phone could show on one line", fontsize=6)
+        right.set_title(f"$a = {a}$")  # maths is never broken
+
+    fig = FrameSlider(titled, {"a": [1, 2]}, figsize=(7.6, 3.2)).figure(a=1)
+    left, right = fig.axes
+    assert "\n" in left.get_title() and "\n" not in right.get_title()

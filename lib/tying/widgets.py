@@ -47,6 +47,7 @@ import json
 import os
 import statistics
 import string
+import textwrap
 import time
 import warnings
 import weakref
@@ -54,6 +55,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import matplotlib as mpl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -77,7 +79,7 @@ MAX_FRAME_BYTES = 1_500_000
 #: Width of the book's text column on a 390 px wide phone, in CSS pixels.
 PHONE_COLUMN_PX = 358
 #: The smallest text in a frame, in CSS pixels, when the frame is shown that wide.
-MIN_PHONE_TEXT_PX = 7.5
+MIN_PHONE_TEXT_PX = 8.0
 #: CSS selector of every precomputed frame in the static HTML (the book's build
 #: extension looks frames up with it).
 FRAME_SELECTOR = "div.tying-slider img.tying-slider-frame[data-frame]"
@@ -154,6 +156,18 @@ class _Shown:
 
     def __str__(self) -> str:
         return self.param.show(self.value)
+
+
+def _wrap_to(text: Text, room: float, renderer) -> None:
+    """Break ``text`` into lines no wider than ``room`` pixels (plain text only)."""
+    content = text.get_text()
+    if not content or "$" in content or "\n" in content or room <= 0:
+        return
+    width = text.get_window_extent(renderer).width
+    if width <= room:
+        return
+    per_line = max(8, int(len(content) * room / width))
+    text.set_text(textwrap.fill(content, per_line, break_long_words=False))
 
 
 def _placeholders(template: str) -> list[str]:
@@ -286,17 +300,25 @@ class FrameSlider:
         return style
 
     def _raise_small_text(self, fig: Figure) -> None:
-        """Sizes a draw function set explicitly (``fontsize=7``) are raised to the floor."""
+        """Raise sizes a draw function set explicitly (``fontsize=7``) to the floor, and
+        wrap a title that the larger font makes wider than its panel."""
         floor = self.min_font_pt
         for text in fig.findobj(Text):
             if text.get_text() and text.get_fontsize() < floor:
                 text.set_fontsize(floor)
         for ax in fig.axes:
             for axis in (ax.xaxis, ax.yaxis):
-                for which in ("_major_tick_kw", "_minor_tick_kw"):
-                    size = getattr(axis, which, {}).get("labelsize")
+                for which in ("major", "minor"):
+                    size = getattr(axis, f"_{which}_tick_kw", {}).get("labelsize")
                     if isinstance(size, (int, float)) and size < floor:
-                        axis.set_tick_params(which=which[1:6], labelsize=floor)
+                        axis.set_tick_params(which=which, labelsize=floor)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        for ax in fig.axes:
+            room = ax.get_window_extent(renderer).width
+            for title in (ax.title, ax._left_title, ax._right_title):
+                _wrap_to(title, room, renderer)
+        if fig._suptitle is not None:
+            _wrap_to(fig._suptitle, 0.95 * fig.bbox.width, renderer)
 
     def figure(self, **values: object) -> Figure:
         """Draw the figure for one combination of values (no caching, no timing)."""
