@@ -229,7 +229,8 @@ def test_exemplar_chapter_maths_figures_and_static_slider(browser, served_book, 
     )
     try:
         assert page.locator("mjx-container").count() > 10, "maths was not typeset"
-        figures = page.locator("figure img")
+        # Hidden slider frames load lazily, when shown; every image on view must have loaded.
+        figures = page.locator("figure img:visible")
         assert figures.count() >= 2
         for i in range(figures.count()):
             assert figures.nth(i).evaluate("i => i.complete && i.naturalWidth > 0")
@@ -308,6 +309,9 @@ def test_chapter_pages_cold_load_within_budget(browser, served_book):
                 if re.search(r"embed-amd\.js|require\.js|fontawesome\.js", url)
             ]
             assert page.locator("img[src^='data:']").count() == 0, f"{name} inlines images"
+            views = page.locator("script[type='application/vnd.jupyter.widget-view+json']")
+            states = page.locator("script[type='application/vnd.jupyter.widget-state+json']")
+            assert views.count() > 0 or states.count() == 0, f"{name} ships unused widget state"
         finally:
             context.close()
     assert not heavy_assets, "pages without live widgets load:\n" + "\n".join(heavy_assets)
