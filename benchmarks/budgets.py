@@ -164,7 +164,10 @@ def cold_load_bytes(html_root: Path, relative_pages: list[str]) -> dict[str, dic
                 )
                 page.goto(f"{base}/{relative}", wait_until="load")
                 page.evaluate("window.MathJax ? MathJax.startup.promise : null")
-                page.wait_for_load_state("networkidle")
+                try:
+                    page.wait_for_load_state("networkidle", timeout=90_000)
+                except Exception as error:  # noqa: BLE001 - report the page, keep measuring
+                    print(f"{relative}: {error}".splitlines()[0], file=sys.stderr)
                 context.close()
                 by_kind: dict[str, int] = {}
                 for url, size in fetched.items():
