@@ -49,6 +49,7 @@ def build_on_meta(vocab_size: int, dim: int, device: str, *, retie: bool) -> Tie
         model.tie_weights()
     return model
 
+
 TIE = ("embed.weight", "head.weight")
 
 
