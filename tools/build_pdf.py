@@ -229,6 +229,7 @@ def stamp_page_numbers(writer, numbers: bytes) -> None:
     for index, page in enumerate(writer.pages):
         if index > 0 and index < len(overlay.pages):  # the title page stays clean
             page.merge_page(overlay.pages[index])
+            page.compress_content_streams()  # merging leaves the page's drawing uncompressed
 
 
 def count_pages(pdf: bytes) -> int:
@@ -295,6 +296,7 @@ def build(html_root: Path, out: Path, only: list[str] | None = None) -> Path:
     stamp_page_numbers(writer, numbers)
     writer.add_metadata({"/Title": config["title"], "/Author": config.get("author", "")})
     writer.page_mode = "/UseOutlines"
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as f:
         writer.write(f)
