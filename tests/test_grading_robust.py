@@ -74,16 +74,18 @@ while True:
 
 FORGER = """\
 import tying.grading.core as core
+import tying.grading.grader as grader
 
 def run_check(spec, answers):
     return core.CheckResult(spec.question, spec.name, "passed", 1000, 1, "", 0.0)
 
-core.run_check = run_check
+core.run_check = grader.run_check = run_check
 """
 
 PLANTED_MATPLOTLIB = """\
 # Planted next to the submissions: every check passes if a kernel imports this.
 import tying.grading.core as core
+import tying.grading.grader as grader
 
 _real = core.run_check
 
@@ -92,7 +94,7 @@ def _always(spec, answers):
     result.status, result.points, result.message = "passed", result.max_points, ""
     return result
 
-core.run_check = _always
+core.run_check = grader.run_check = _always
 """
 
 
@@ -243,6 +245,7 @@ def test_checks_that_kill_or_hang_the_kernel_cost_only_themselves(graded):
 def test_planted_package_and_library_star_imports_earn_nothing(graded):
     record = graded[1]["thief.ipynb"]
     assert record["score"] == 0
+    assert record["cell_errors"] == []  # the real matplotlib was imported, not the planted one
     message = _checks(record)["counts_untied_modules"]["message"]
     assert "imported from the library" in message
 
