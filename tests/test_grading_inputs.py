@@ -143,7 +143,7 @@ class EmptyNumber(numbers.Real):
         return np.array([])
 
     def __float__(self):
-        return float("nan")
+        return 5.0  # the wrong number
 
     # the abstract methods of numbers.Real, none of them used
     __abs__ = __add__ = __ceil__ = __eq__ = __floor__ = __floordiv__ = __le__ = __lt__ = None
@@ -151,9 +151,19 @@ class EmptyNumber(numbers.Real):
     __rmod__ = __rmul__ = __round__ = __rpow__ = __rtruediv__ = __truediv__ = __trunc__ = None
 
 
+class ShapelessArray(np.ndarray):
+    """An empty array that claims the shape () of a single number."""
+
+    @property
+    def shape(self):
+        return ()
+
+
 def test_empty_values_are_not_scalars():
     with pytest.raises(CheckFailed):
         expect_scalar(EmptyNumber(), 4.0, name="x")
+    with pytest.raises(CheckFailed):
+        expect_scalar(np.array([]).view(ShapelessArray), 4.0, name="x")
     for empty in (np.array([]), torch.tensor([]), np.zeros((1, 0))):
         with pytest.raises(CheckFailed):
             expect_scalar(empty, 4.0)
