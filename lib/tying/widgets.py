@@ -482,6 +482,8 @@ class FrameSlider:
         style = (
             f"#{uid} .tying-slider-frame{{max-width:100%;height:auto}}"
             f"#{uid} .tying-slider-frame[hidden]{{display:none!important}}"
+            # On a phone the label takes its own row; the range and its value share the next.
+            f"@media (max-width:600px){{#{uid} .tying-slider-label{{flex-basis:100%}}}}"
         )
         return (
             f'<div class="tying-slider" id="{uid}" data-current="{flat_initial}" '
