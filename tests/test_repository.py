@@ -86,12 +86,12 @@ def test_first_code_cell_sets_up_colab_seed_and_device(path):
     assert "tying.setup(" in first
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=rel)
-def test_every_name_a_notebook_imports_from_tying_exists(path):
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
+def import_nodes(path):
+    """Every ``import`` / ``from ... import`` statement in a notebook's code cells."""
+    for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code":
             continue
+        # IPython magics and shell escapes are not Python.
         source = "\n".join(
             line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
         )
@@ -99,17 +99,22 @@ def test_every_name_a_notebook_imports_from_tying_exists(path):
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.split(".")[0] == "tying"
-            ):
-                module = importlib.import_module(node.module)
-                for alias in node.names:
-                    assert hasattr(module, alias.name) or importlib.util.find_spec(
-                        f"{node.module}.{alias.name}"
-                    ), f"{rel(path)} imports {alias.name} from {node.module}, which does not exist"
+        yield from (n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=rel)
+def test_every_name_a_notebook_imports_from_tying_exists(path):
+    for node in import_nodes(path):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] == "tying"
+        ):
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name) or importlib.util.find_spec(
+                    f"{node.module}.{alias.name}"
+                ), f"{rel(path)} imports {alias.name} from {node.module}, which does not exist"
 
 
 def test_bibliography_keys_cited_exist():
@@ -149,28 +154,19 @@ def code_cells(path):
 def tying_modules_imported(path) -> set[str]:
     """The ``tying`` modules a notebook names in its imports (``tying.layers``, ``tying.viz``, ...)."""
     found = set()
-    for cell in code_cells(path):
-        source = "\n".join(
-            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
-        )
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.ImportFrom)
-                and node.module
-                and node.module.startswith("tying.")
-            ):
-                found.add(node.module)
-                for alias in node.names:  # `from tying import viz` imports a module too
-                    if is_module(f"{node.module}.{alias.name}"):
-                        found.add(f"{node.module}.{alias.name}")
-            elif isinstance(node, ast.ImportFrom) and node.module == "tying":
-                found.update(f"tying.{a.name}" for a in node.names if is_module(f"tying.{a.name}"))
-            elif isinstance(node, ast.Import):
-                found.update(a.name for a in node.names if a.name.startswith("tying."))
+    for node in import_nodes(path):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tying."):
+            found.add(node.module)
+            # `from tying.layers import local` imports a module too
+            found.update(
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if is_module(f"{node.module}.{a.name}")
+            )
+        elif isinstance(node, ast.ImportFrom) and node.module == "tying":
+            found.update(f"tying.{a.name}" for a in node.names if is_module(f"tying.{a.name}"))
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("tying."))
     return found
 
 

@@ -19,22 +19,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-
-
-def collect(paths: list[str]) -> list[Path]:
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found.extend(
-                sorted(
-                    q
-                    for q in p.rglob("*.ipynb")
-                    if "_build" not in q.parts and ".ipynb_checkpoints" not in q.parts
-                )
-            )
-        else:
-            found.append(p)
-    return found
+from reader_check import collect  # same folder: notebooks under folders, or files
 
 
 def run(path: Path, timeout: int, write_dir: Path | None) -> tuple[float, str]:
