@@ -540,3 +540,23 @@ def assert_sliders_expose_their_values(page, page_name: str) -> None:
         assert all(a.strip() for a in alts), f"{where}: a frame has no alt"
         assert len(set(alts)) == len(alts), f"{where}: frames share an alt that names no value"
         assert len(slider["visible"]) == 1, f"{where}: {len(slider['visible'])} frames shown"
+
+
+def test_no_test_scaffolding_reaches_a_built_page(built_book):
+    """Latencies, frame counts, progress bars and timings belong in benchmarks/ and tests/."""
+    scaffolding = {
+        "slider latency": re.compile(r"median redraw|latenc\w* ?[:=]|\d+ ms over \d+ calls"),
+        "frame-count assert": re.compile(r"n_frames"),
+        "progress bar": re.compile(r"\d+/\d+ \[\d\d:\d\d<|it/s\]|s/it\]|tqdm"),
+        "training time": re.compile(r"trained in \d|in \d+(\.\d+)? s\b"),
+        "budget assert": re.compile(r"NOTEBOOK_S|CALLBACK_MS"),
+    }
+    problems = []
+    for name in toc_pages():
+        html = (built_book / f"{name}.html").read_text()
+        text = re.sub(r"<[^>]+>", " ", html)
+        for what, pattern in scaffolding.items():
+            for hit in pattern.finditer(text):
+                context = text[max(0, hit.start() - 40) : hit.end() + 40]
+                problems.append(f"{name}: {what}: …{' '.join(context.split())}…")
+    assert not problems, "\n".join(problems[:30])
