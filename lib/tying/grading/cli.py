@@ -547,8 +547,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from .core import PASSED, STATUSES
     from .grader import format_points
-    from .runner import stop_all
+    from .runner import allow_kernels, stop_all
 
+    # An earlier run in this process may have been interrupted (stop_all); this one is new.
+    allow_kernels()
     submission_folders = sorted(
         {str(p.parent.resolve()) for p in paths} | {str(f.resolve()) for f in folders}
     )

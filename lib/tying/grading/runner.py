@@ -76,6 +76,11 @@ _LIVE_LOCK = threading.Lock()
 _STOP = threading.Event()
 
 
+def allow_kernels() -> None:
+    """Start kernels again: a new grading run after an interrupted one in the same process."""
+    _STOP.clear()
+
+
 def stop_all() -> None:
     """Kill every kernel this process started and start no more (Ctrl-C)."""
     _STOP.set()
