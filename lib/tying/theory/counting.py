@@ -52,6 +52,7 @@ def tying_ratio(out_size: tuple[int, int]) -> Fraction:
     h_out, w_out = out_size
     return Fraction(1, h_out * w_out)
 
+
 _GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 _SHARE_MODES = ("none", "attention", "ffn", "all")
 
