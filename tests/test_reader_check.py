@@ -60,6 +60,7 @@ def test_a_dead_kernel_fails_the_notebook():
         (["--torch", "numpy==2.0"], "--torch must be a pip requirement for torch"),
         (["--report", "/no/such/folder/out.md"], "does not exist"),
         (["README.md"], "neither a notebook nor a folder"),
+        (["--as-is"], "--as-is needs --venv"),
     ],
 )
 def test_a_bad_command_line_gets_one_clear_line_and_exit_2(argv, message):

@@ -82,6 +82,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--venv", default=None, help="venv folder (default: .venv-reader/<python>-<torch>)"
     )
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="use the --venv as it is (e.g. the project's .venv): no stack, no wheel install",
+    )
     parser.add_argument("--jobs", default="2", help="notebooks executed at once (default 2)")
     parser.add_argument("--timeout", default="300", help="seconds per cell (default 300)")
     parser.add_argument("--report", default=None, help="also write the Markdown table to this file")
@@ -97,6 +102,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         raise UsageError(
             f"--torch must be a pip requirement for torch, e.g. torch==2.13.0, got {args.torch!r}"
         )
+    if args.as_is and (args.venv is None or not (Path(args.venv) / "bin" / "python").exists()):
+        raise UsageError("--as-is needs --venv naming an existing virtual environment")
     if not Path(args.stack).is_file():
         raise UsageError(f"--stack {args.stack!r} does not exist")
     if args.report is not None:
@@ -331,21 +338,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reader_check: {exc}", file=sys.stderr)
         return 2
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            wheel = build_wheel(Path(tmp))
-            python = prepare_venv(args)
-            changed = install_wheel(python, wheel)
+        if args.as_is:
+            python, changed = Path(args.venv).resolve() / "bin" / "python", []
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                wheel = build_wheel(Path(tmp))
+                python = prepare_venv(args)
+                changed = install_wheel(python, wheel)
     except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
         print(f"reader_check: could not prepare the reader's environment: {exc}", file=sys.stderr)
         return 1
     stack = versions(python)
     print(f"reader's stack: {stack}")
     install_ok = not changed
-    print(
-        "installing tying changed nothing else"
-        if install_ok
-        else "installing tying changed: " + "; ".join(changed)
-    )
+    if args.as_is:
+        print(f"environment used as it is: {args.venv}")
+    else:
+        print(
+            "installing tying changed nothing else"
+            if install_ok
+            else "installing tying changed: " + "; ".join(changed)
+        )
     prefix = no_network_prefix()
     print("network: " + ("none (unshare -n)" if prefix else "not isolated on this machine"))
     results: list[Result] = []
@@ -377,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.report:
         Path(args.report).write_text(table + "\n")
-    n_failed = sum(not r.passed for r in results) + (0 if install_ok else 1)
-    n_passed = sum(r.passed for r in results) + (1 if install_ok else 0)
+    install_checks = 0 if args.as_is else 1
+    n_failed = sum(not r.passed for r in results) + (0 if install_ok else install_checks)
+    n_passed = sum(r.passed for r in results) + (install_checks if install_ok else 0)
     print(f"\n{n_passed} passed, {n_failed} failed")
     return 0 if n_failed == 0 else 1
 
