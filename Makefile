@@ -49,10 +49,24 @@ chromium:
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core; }
 
+# The whole suite, in two phases that keep both cores busy:
+#  1. the book is built from clean (every notebook executed once, warnings are
+#     errors) while the reader's-stack check runs every notebook alone beside it;
+#  2. pytest on two workers: unit tests, the grader, and headless Chromium on the
+#     pages of that build (TYING_BUILT_BOOK), the PDF included.
+TEST_BOOK := _build/test-book
 test: env chromium
-	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax \
-	  tests notebooks solutions exercises
-	$(MAKE) --no-print-directory reader-check
+	rm -rf $(TEST_BOOK) && mkdir -p $(TEST_BOOK)
+	@echo "building the book into $(TEST_BOOK) while the reader's-stack check runs beside it"
+	{ $(TEST_ENV) $(BIN)/jupyter-book build . --path-output $(TEST_BOOK) \
+	    --warningiserror --nitpick --keep-going > $(TEST_BOOK)/build.log 2>&1; \
+	  echo $$? > $(TEST_BOOK)/build.rc; } & \
+	python3 tools/reader_check.py --python $(PYTHON) --torch "$(TORCH)" --jobs 1; reader=$$?; \
+	wait; echo "book build exit status: $$(cat $(TEST_BOOK)/build.rc) (log: $(TEST_BOOK)/build.log)"; \
+	$(TEST_ENV) TYING_BUILT_BOOK=$(CURDIR)/$(TEST_BOOK) $(BIN)/python -m pytest \
+	  -n $(PYTEST_WORKERS) --dist loadfile tests; status=$$?; \
+	echo "reader's-stack check exit status: $$reader"; \
+	test $$status -eq 0 && test $$reader -eq 0
 
 # The reader's-stack check: build the wheel, install it into a throw-away venv
 # with Colab's packages (ipywidgets 7.7.1, numpy 2.0, ...), check that this
