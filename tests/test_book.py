@@ -216,6 +216,11 @@ def move_every_static_slider(page) -> None:
             )
 
 
+WIDE_EQUATIONS = """() => Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+    .filter(m => m.scrollWidth > m.clientWidth + 1)
+    .map(m => (m.getAttribute('aria-label') || m.textContent).slice(0, 60))"""
+
+
 @pytest.mark.parametrize("page_name", toc_pages())
 def test_every_page_loads_offline_without_errors(
     browser, served_book, built_book, page_name, tmp_path
@@ -229,6 +234,8 @@ def test_every_page_loads_offline_without_errors(
         assert not broken, f"images that did not load: {broken}"
         raw_tex = page.evaluate("document.body.innerText.match(/\\$\\$|\\\\\\(|\\\\begin\\{/g)")
         assert not raw_tex, f"untypeset TeX on {page_name}: {raw_tex}"
+        wide = page.evaluate(WIDE_EQUATIONS)  # the viewport is 1280 px wide
+        assert not wide, f"display equations wider than the column on {page_name}: {wide}"
         assert_accessible(page, page_name)
         move_every_static_slider(page)
         assert_sliders_expose_their_values(page, page_name)

@@ -82,31 +82,24 @@ def test_chapter_pages_cold_load_within_budget(browser, served_book):
     assert max(ordered) <= PAGE_MAX_BUDGET_BYTES, f"heaviest {max(ordered) / 1e6:.2f} MB\n{table}"
 
 
-def test_no_page_scrolls_sideways_on_a_phone_nor_equation_overflows_on_desktop(
-    browser, served_book
-):
-    sideways, wide = [], []
-    measure_equations = """() => Array.from(document.querySelectorAll('mjx-container[display="true"]'))
-        .filter(m => m.scrollWidth > m.clientWidth + 1)
-        .map(m => (m.getAttribute('aria-label') || m.textContent).slice(0, 60))"""
+def test_no_page_scrolls_sideways_on_a_phone(browser, served_book):
+    """At 390 px nothing pushes the page sideways (equations scroll in their own box).
+
+    Equations at 1280 px are measured on the page loads of
+    ``test_book.py::test_every_page_loads_offline_without_errors``.
+    """
+    sideways = []
     for name in toc_pages():
-        for width in (390, 1280):
-            context, page, _ = cold_load(browser, served_book, name, width=width)
-            try:
-                if width == 390:
-                    extra = page.evaluate(
-                        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                    )
-                    if extra > 1:
-                        sideways.append(f"{name}: {extra}px too wide at 390px")
-                else:
-                    wide += [f"{name}: {eq}" for eq in page.evaluate(measure_equations)]
-            finally:
-                context.close()
+        context, page, _ = cold_load(browser, served_book, name, width=390)
+        try:
+            extra = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if extra > 1:
+                sideways.append(f"{name}: {extra}px too wide at 390px")
+        finally:
+            context.close()
     assert not sideways, "\n".join(sideways)
-    assert not wide, (
-        f"{len(wide)} display equations wider than the column at 1280px:\n" + "\n".join(wide)
-    )
 
 
 def test_pdf_edition_builds_and_holds_every_chapter_title(built_book):
