@@ -9,12 +9,15 @@ Usage::
 
 Budgets (from the README): each notebook ≤ 60 s on two cores; a full book
 build from clean ≤ 10 min; the README test command from a fresh clone ≤ 20 min;
-each slider callback's median ≤ 100 ms; ≤ 1.5 MB of precomputed frames per page;
+every live slider move ≤ 100 ms (the slowest move counts; each frame's fresh
+render is reported beside it); ≤ 1.5 MB of precomputed frames per page;
 the cold load of a chapter page (every request a fresh browser makes to show
 it, uncompressed, in headless Chromium) has a median ≤ 3 MB and a maximum
 ≤ 5 MB over the chapter pages.
-Slider callbacks are timed by calling them directly, in the notebook's own
-kernel, after the notebook has run.  Results go to ``benchmarks/budgets.json``.
+Sliders are timed in the notebook's own kernel after the notebook has run: a
+live move sets a real ipywidgets slider to each position and waits for the
+image to show the new frame; a fresh render draws each frame again, uncached.
+Results go to ``benchmarks/budgets.json``.
 """
 
 from __future__ import annotations
@@ -47,8 +50,13 @@ import json as _json, statistics as _st
 from tying.widgets import FrameSlider as _FS
 _report = []
 for _s in _FS.instances():
-    _t = _s.time_callbacks(repeats=3)
-    _report.append({"params": list(_s.params), "frames": _s.n_frames, "median_ms": _st.median(_t), "max_ms": max(_t)})
+    _live = _s.time_live_updates(repeats=3)
+    _fresh = _s.time_callbacks(repeats=2)
+    _report.append({
+        "params": list(_s.params), "frames": _s.n_frames,
+        "median_ms": _st.median(_live), "max_ms": max(_live),
+        "render_median_ms": _st.median(_fresh), "render_max_ms": max(_fresh),
+    })
 print("TYING_SLIDERS=" + _json.dumps(_report))
 """
 
@@ -289,20 +297,21 @@ def main(argv: list[str] | None = None) -> int:
         results["fresh_clone_test_s"] = fresh_clone_test()
 
     lines = [
-        "| notebook | seconds | sliders (median / max callback ms) | budget |",
+        "| notebook | seconds | sliders: live move, median / max ms (fresh render, median / max ms) | budget |",
         "|---|---:|---|---|",
     ]
     all_ok = True
     for row in results["notebooks"]:
         sliders = (
             ", ".join(
-                f"{'×'.join(s['params'])}: {s['median_ms']:.0f} / {s['max_ms']:.0f}"
+                f"{'×'.join(s['params'])}: {s['median_ms']:.1f} / {s['max_ms']:.1f} "
+                f"({s['render_median_ms']:.0f} / {s['render_max_ms']:.0f})"
                 for s in row["sliders"]
             )
             or "—"
         )
         ok = row["seconds"] <= NOTEBOOK_BUDGET_S and all(
-            s["median_ms"] <= CALLBACK_BUDGET_MS for s in row["sliders"]
+            s["max_ms"] <= CALLBACK_BUDGET_MS for s in row["sliders"]
         )
         all_ok &= ok
         lines.append(f"| {row['notebook']} | {row['seconds']:.1f} | {sliders} | {verdict(ok)} |")

@@ -84,6 +84,44 @@ def test_instances_are_registered_and_callbacks_can_be_timed():
     assert len(timings) == 2 * slider.n_frames and min(timings) > 0
 
 
+def test_a_live_move_shows_the_precomputed_frame():
+    slider = make()
+    timings = slider.time_live_updates(repeats=2)
+    # 6 positions visited twice; a move changes one or both sliders.
+    assert len(timings) >= 2 * (slider.n_frames - 1) and min(timings) > 0
+    assert len(slider._cache) == slider.n_frames, "every frame rendered once"
+    box = slider.widget()
+    box.children[0].value = 0  # the sliders hold indices into the values
+    assert bytes(box.children[-1].value) == slider.callback(a=1, b="x")
+
+
+def test_frames_do_not_depend_on_the_frames_drawn_before():
+    """The renderer is shared between frames; no frame may leak into the next."""
+    shared, direct = make(), make()
+    for a in (1, 2, 3):
+        shared.callback(a=a, b="x")
+    direct.callback(a=1, b="x")  # the first frame sets the panel positions
+    assert shared.callback(a=3, b="y") == direct.callback(a=3, b="y")
+
+
+def test_later_frames_are_not_laid_out_again(monkeypatch):
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    calls = []
+    original = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(
+        ConstrainedLayoutEngine,
+        "execute",
+        lambda self, fig: calls.append(fig) or original(self, fig),
+    )
+    slider = make()
+    slider.callback(a=1, b="x")
+    assert len(calls) == 1, "the first frame is laid out once"
+    slider.callback(a=2, b="x")
+    slider.callback(a=3, b="y")
+    assert len(calls) == 1, "later frames reuse the first frame's panel positions"
+
+
 def test_callback_frees_its_figures_and_restores_the_collector():
     import gc
 
