@@ -1,115 +1,19 @@
 """The real book: a Sphinx build with warnings as errors, then headless Chromium on the pages.
 
-The browser tests share one build (a session fixture): `make test` builds the
-book before pytest (``TYING_BUILT_BOOK``), so this file and
-``test_book_layout.py`` can run on two workers at once.
+The browser tests share one build (the ``built_book`` fixture in
+``conftest.py``): `make test` builds the book before pytest
+(``TYING_BUILT_BOOK``), and its pages are tested on both pytest workers.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import re
-import shutil
-import subprocess
-import sys
-import threading
-import time
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import ROOT
+from book_site import ROOT, toc_pages
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = os.environ.get("TYING_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
-
-
-def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    pages = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                pages.append(str(node["file"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc["parts"])
-    return pages
-
-
-def build_warnings(log: str) -> list[str]:
-    return [
-        line
-        for line in log.splitlines()
-        if re.search(r"\bWARNING\b|\bERROR\b", line) and "TCP without encryption" not in line
-    ]
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """The whole book built from scratch (every notebook executed).
-
-    `make test` builds it once before pytest, beside the reader's-stack check,
-    and names the folder in ``TYING_BUILT_BOOK`` (with its ``build.log`` and
-    ``build.rc``); run alone, this fixture builds it into a temporary folder.
-    """
-    prebuilt = os.environ.get("TYING_BUILT_BOOK")
-    if prebuilt:
-        out = Path(prebuilt)
-        log = (out / "build.log").read_text()
-        returncode = int((out / "build.rc").read_text().strip())
-    else:
-        out = tmp_path_factory.mktemp("book")
-        jb = Path(sys.executable).with_name("jupyter-book")
-        # Build as `make book` does: progress bars silent (TYING_PROGRESS=0), so no
-        # page carries widget state and none needs the widget manager.
-        env = {**os.environ, "TYING_PROGRESS": "0"}
-        start = time.perf_counter()
-        proc = subprocess.run(
-            [
-                str(jb),
-                "build",
-                str(ROOT),
-                "--path-output",
-                str(out),
-                "--warningiserror",
-                "--nitpick",
-                "--keep-going",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=1500,
-            env=env,
-        )
-        log, returncode = proc.stdout + proc.stderr, proc.returncode
-        (out / "build.log").write_text(log)
-        print(f"book build: {time.perf_counter() - start:.0f} s, exit {returncode}")
-    warnings = build_warnings(log)
-    assert returncode == 0 and not warnings, "book build failed:\n" + "\n".join(
-        warnings or log.splitlines()[-40:]
-    )
-    return out / "_build" / "html"
 
 
 def test_book_builds_without_warnings_and_has_every_page(built_book):
@@ -128,35 +32,6 @@ def test_built_pages_reference_no_cdn(built_book):
             if not u.startswith(("https://github.com", "https://colab", "https://mybinder"))
         ]
         assert not external, f"{html.name} loads {external}"
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def served_book(built_book):
-    handler = functools.partial(QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium package"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, url):
@@ -284,7 +159,6 @@ def test_exemplar_chapter_maths_figures_and_static_slider(browser, served_book, 
 
 
 # --- Page weight, phones, print and the PDF edition (issue 13) -----------------
-CHAPTER_FOLDERS = ("notebooks/", "exercises/", "solutions/")
 
 
 def test_slider_frames_are_files_and_only_the_first_loads_eagerly(built_book):

@@ -1,11 +1,8 @@
 """The built book on a phone, on a desktop, over the network and on paper.
 
-Split from ``test_book.py`` so that the two files run on two pytest workers at
-once; both use the build that `make test` prepares (see ``built_book``).
-The fixtures are imported from ``test_book``, so test arguments share their names.
+Both this file and ``test_book.py`` use the build that `make test` prepares
+(the ``built_book`` fixture in ``conftest.py``).
 """
-
-# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -13,16 +10,11 @@ import re
 import subprocess
 import sys
 import unicodedata
+from dataclasses import dataclass
 from html import unescape
 
-from conftest import ROOT
-from test_book import (  # noqa: F401  (fixtures are found by name)
-    CHAPTER_FOLDERS,
-    browser,
-    built_book,
-    served_book,
-    toc_pages,
-)
+import pytest
+from book_site import CHAPTER_FOLDERS, ROOT, toc_pages
 
 PAGE_MEDIAN_BUDGET_BYTES = 3_000_000
 PAGE_MAX_BUDGET_BYTES = 5_000_000
@@ -54,27 +46,60 @@ def cold_load(browser, base: str, page_name: str, width: int = 1280):
     return context, page, fetched
 
 
-def test_chapter_pages_cold_load_within_budget(browser, served_book):
-    """Median ≤ 3 MB and maximum ≤ 5 MB over the chapter pages, every request counted."""
-    weights, heavy_assets = {}, []
+@dataclass
+class PhoneLoad:
+    """What one cold load of a page at 390 px showed."""
+
+    bytes_fetched: int
+    sideways_px: int
+    heavy_assets: list[str]
+    inlined_images: int
+    unused_widget_state: bool
+
+
+@pytest.fixture(scope="session")
+def phone_loads(browser, served_book) -> dict[str, PhoneLoad]:
+    """Every page opened once, cold, in a 390 px wide viewport.
+
+    A cold load fetches the same files at any width (only hidden slider
+    frames are lazy), so these loads serve both the weight budget and the
+    sideways-scrolling check.
+    """
+    loads = {}
     for name in toc_pages():
-        if not name.startswith(CHAPTER_FOLDERS):
-            continue
-        context, page, fetched = cold_load(browser, served_book, name)
+        context, page, fetched = cold_load(browser, served_book, name, width=390)
         try:
-            weights[name] = sum(fetched.values())
-            heavy_assets += [
-                f"{name}: {url}"
-                for url in fetched
-                if re.search(r"embed-amd\.js|require\.js|fontawesome\.js", url)
-            ]
-            assert page.locator("img[src^='data:']").count() == 0, f"{name} inlines images"
             views = page.locator("script[type='application/vnd.jupyter.widget-view+json']")
             states = page.locator("script[type='application/vnd.jupyter.widget-state+json']")
-            assert views.count() > 0 or states.count() == 0, f"{name} ships unused widget state"
+            loads[name] = PhoneLoad(
+                bytes_fetched=sum(fetched.values()),
+                sideways_px=page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                ),
+                heavy_assets=[
+                    url
+                    for url in fetched
+                    if re.search(r"embed-amd\.js|require\.js|fontawesome\.js", url)
+                ],
+                inlined_images=page.locator("img[src^='data:']").count(),
+                unused_widget_state=views.count() == 0 and states.count() > 0,
+            )
         finally:
             context.close()
-    assert not heavy_assets, "pages without live widgets load:\n" + "\n".join(heavy_assets)
+    return loads
+
+
+def test_chapter_pages_cold_load_within_budget(phone_loads):
+    """Median ≤ 3 MB and maximum ≤ 5 MB over the chapter pages, every request counted."""
+    chapters = {n: load for n, load in phone_loads.items() if n.startswith(CHAPTER_FOLDERS)}
+    assert len(chapters) >= 40, f"only {len(chapters)} chapter pages were loaded"
+    heavy = [f"{n}: {url}" for n, load in chapters.items() for url in load.heavy_assets]
+    assert not heavy, "pages without live widgets load:\n" + "\n".join(heavy)
+    inlined = [n for n, load in chapters.items() if load.inlined_images]
+    assert not inlined, f"pages that inline images: {inlined}"
+    unused = [n for n, load in chapters.items() if load.unused_widget_state]
+    assert not unused, f"pages that ship unused widget state: {unused}"
+    weights = {n: load.bytes_fetched for n, load in chapters.items()}
     ordered = sorted(weights.values())
     median = ordered[len(ordered) // 2]
     table = "\n".join(f"{w / 1e6:6.2f} MB  {n}" for n, w in sorted(weights.items()))
@@ -82,23 +107,17 @@ def test_chapter_pages_cold_load_within_budget(browser, served_book):
     assert max(ordered) <= PAGE_MAX_BUDGET_BYTES, f"heaviest {max(ordered) / 1e6:.2f} MB\n{table}"
 
 
-def test_no_page_scrolls_sideways_on_a_phone(browser, served_book):
+def test_no_page_scrolls_sideways_on_a_phone(phone_loads):
     """At 390 px nothing pushes the page sideways (equations scroll in their own box).
 
     Equations at 1280 px are measured on the page loads of
     ``test_book.py::test_every_page_loads_offline_without_errors``.
     """
-    sideways = []
-    for name in toc_pages():
-        context, page, _ = cold_load(browser, served_book, name, width=390)
-        try:
-            extra = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            if extra > 1:
-                sideways.append(f"{name}: {extra}px too wide at 390px")
-        finally:
-            context.close()
+    sideways = [
+        f"{name}: {load.sideways_px}px too wide at 390px"
+        for name, load in phone_loads.items()
+        if load.sideways_px > 1
+    ]
     assert not sideways, "\n".join(sideways)
 
 
