@@ -49,24 +49,31 @@ chromium:
 	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-dejavu-core; }
 
-# The whole suite, in two phases that keep both cores busy:
-#  1. the book is built from clean (every notebook executed once, warnings are
-#     errors) while the reader's-stack check runs every notebook alone beside it;
-#  2. pytest on two workers: unit tests, the grader, and headless Chromium on the
-#     pages of that build (TYING_BUILT_BOOK), the PDF included.
+# The whole suite keeps both cores busy from start to end:
+#  - the reader's-stack check runs every notebook alone on Colab's stack, on one
+#    core from the start (its report is printed at the end);
+#  - on the other core the book is built from clean (every notebook executed
+#    once, warnings are errors); as soon as it is built, pytest starts on two
+#    workers, sharing the cores with the rest of the reader's-stack check:
+#    unit tests, the grader, and headless Chromium on the pages of that build
+#    (TYING_BUILT_BOOK), the PDF included.  Tests are dealt out a file at a
+#    time (--dist loadfile), so a file's expensive fixtures are set up once.
 TEST_BOOK := _build/test-book
 test: env chromium
 	rm -rf $(TEST_BOOK) && mkdir -p $(TEST_BOOK)
 	@echo "building the book into $(TEST_BOOK) while the reader's-stack check runs beside it"
-	{ $(TEST_ENV) $(BIN)/jupyter-book build . --path-output $(TEST_BOOK) \
+	{ python3 tools/reader_check.py --python $(PYTHON) --torch "$(TORCH)" --jobs 1 \
+	    > $(TEST_BOOK)/reader-check.log 2>&1; echo $$? > $(TEST_BOOK)/reader-check.rc; } & \
+	$(TEST_ENV) $(BIN)/jupyter-book build . --path-output $(TEST_BOOK) \
 	    --warningiserror --nitpick --keep-going > $(TEST_BOOK)/build.log 2>&1; \
-	  echo $$? > $(TEST_BOOK)/build.rc; } & \
-	python3 tools/reader_check.py --python $(PYTHON) --torch "$(TORCH)" --jobs 1; reader=$$?; \
-	wait; echo "book build exit status: $$(cat $(TEST_BOOK)/build.rc) (log: $(TEST_BOOK)/build.log)"; \
+	echo $$? > $(TEST_BOOK)/build.rc; \
+	echo "book build exit status: $$(cat $(TEST_BOOK)/build.rc) (log: $(TEST_BOOK)/build.log)"; \
 	$(TEST_ENV) TYING_BUILT_BOOK=$(CURDIR)/$(TEST_BOOK) $(BIN)/python -m pytest \
 	  -n $(PYTEST_WORKERS) --dist loadfile tests; status=$$?; \
-	echo "reader's-stack check exit status: $$reader"; \
-	test $$status -eq 0 && test $$reader -eq 0
+	wait; echo "reader's-stack check ($(TEST_BOOK)/reader-check.log):"; \
+	cat $(TEST_BOOK)/reader-check.log; reader=$$(cat $(TEST_BOOK)/reader-check.rc); \
+	echo "pytest exit status: $$status; reader's-stack check exit status: $$reader"; \
+	test $$status -eq 0 && test "$$reader" = 0
 
 # The reader's-stack check: build the wheel, install it into a throw-away venv
 # with Colab's packages (ipywidgets 7.7.1, numpy 2.0, ...), check that this
