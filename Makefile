@@ -51,7 +51,8 @@ chromium:
 
 # The whole suite keeps both cores busy from start to end:
 #  - the reader's-stack check runs every notebook alone on Colab's stack, on one
-#    core from the start (its report is printed at the end);
+#    core from the start, while the project's venv is still being set up (its
+#    report is printed at the end);
 #  - on the other core the book is built from clean (every notebook executed
 #    once, warnings are errors); as soon as it is built, pytest starts on two
 #    workers, sharing the cores with the rest of the reader's-stack check:
@@ -59,11 +60,12 @@ chromium:
 #    (TYING_BUILT_BOOK), the PDF included.  Tests are dealt out a file at a
 #    time (--dist loadfile), so a file's expensive fixtures are set up once.
 TEST_BOOK := _build/test-book
-test: env chromium
+test:
 	rm -rf $(TEST_BOOK) && mkdir -p $(TEST_BOOK)
-	@echo "building the book into $(TEST_BOOK) while the reader's-stack check runs beside it"
+	@echo "the reader's-stack check starts now (log: $(TEST_BOOK)/reader-check.log); the book builds beside it"
 	{ python3 tools/reader_check.py --python $(PYTHON) --torch "$(TORCH)" --jobs 1 \
 	    > $(TEST_BOOK)/reader-check.log 2>&1; echo $$? > $(TEST_BOOK)/reader-check.rc; } & \
+	$(MAKE) --no-print-directory env chromium || { wait; exit 1; }; \
 	$(TEST_ENV) $(BIN)/jupyter-book build . --path-output $(TEST_BOOK) \
 	    --warningiserror --nitpick --keep-going > $(TEST_BOOK)/build.log 2>&1; \
 	echo $$? > $(TEST_BOOK)/build.rc; \

@@ -1,8 +1,9 @@
 """The built book under test: where its pages are listed, and how it is served.
 
-Shared by ``test_book.py`` and ``test_book_layout.py``; the fixtures that use
-these (``built_book``, ``served_book``, ``browser``) live in ``conftest.py``,
-so that a pytest worker has one of each, whichever test file asks first.
+Shared by ``test_book.py``, ``test_book_layout.py`` and ``test_book_pdf.py``;
+the fixtures that use these (``built_book``, ``served_book``, ``browser``)
+live in ``conftest.py``, so that a pytest worker has one of each, whichever
+test file asks first.
 """
 
 from __future__ import annotations

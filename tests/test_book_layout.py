@@ -1,20 +1,18 @@
-"""The built book on a phone, on a desktop, over the network and on paper.
+"""The built book on a phone: what a cold load fetches, and nothing scrolls sideways.
 
-Both this file and ``test_book.py`` use the build that `make test` prepares
-(the ``built_book`` fixture in ``conftest.py``).
+Like ``test_book.py`` and ``test_book_pdf.py``, it uses the build that
+`make test` prepares (the ``built_book`` fixture in ``conftest.py``).
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import unicodedata
 from dataclasses import dataclass
-from html import unescape
 
 import pytest
-from book_site import CHAPTER_FOLDERS, ROOT, toc_pages
+from book_site import CHAPTER_FOLDERS, toc_pages
+
+pytestmark = pytest.mark.slow
 
 PAGE_MEDIAN_BUDGET_BYTES = 3_000_000
 PAGE_MAX_BUDGET_BYTES = 5_000_000
@@ -119,40 +117,3 @@ def test_no_page_scrolls_sideways_on_a_phone(phone_loads):
         if load.sideways_px > 1
     ]
     assert not sideways, "\n".join(sideways)
-
-
-def test_pdf_edition_builds_and_holds_every_chapter_title(built_book):
-    from pypdf import PdfReader
-
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "build_pdf.py"), str(built_book)],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    pdf = built_book / "parameter-tying.pdf"
-    reader = PdfReader(pdf)
-
-    def flatten(items):
-        for item in items:
-            if isinstance(item, list):
-                yield from flatten(item)
-            else:
-                yield item.title
-
-    outline = set(flatten(reader.outline))
-    # NFKC undoes the typesetter's ligatures ("ﬂ" -> "fl") in the extracted text.
-    printed = unicodedata.normalize("NFKC", "".join(p.extract_text() or "" for p in reader.pages))
-    text = re.sub(r"\s+", "", printed).lower()
-    for name in toc_pages():
-        h1 = re.search(r"<h1[^>]*>(.*?)</h1>", (built_book / f"{name}.html").read_text(), re.S)
-        title = re.sub(r"<[^>]+>|#|¶", "", h1.group(1)).strip()
-        title = unescape(title)
-        assert title in outline, f"{title!r} is not in the PDF's outline"
-        wanted = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title)).lower()
-        assert wanted in text, f"{title!r} is not printed in the PDF"
-    home = (built_book / f"{toc_pages()[0]}.html").read_text()
-    assert re.search(r'href="(\.\./)*parameter-tying\.pdf"', home), (
-        "the home page lacks the PDF link"
-    )
