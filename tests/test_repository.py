@@ -9,6 +9,7 @@ import re
 import nbformat
 import pytest
 import yaml
+from book_site import toc_pages
 from conftest import ROOT
 
 NOTEBOOK_DIRS = ("notebooks", "exercises", "solutions")
@@ -22,21 +23,7 @@ BOOK_NOTEBOOKS = [p for p in NOTEBOOKS if p.parts[len(ROOT.parts)] in ("notebook
 
 
 def toc_files() -> set[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    found: set[str] = {toc["root"]}
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.add(str(node["file"]))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc)
-    return found
+    return set(toc_pages())
 
 
 def repository_url() -> str:
