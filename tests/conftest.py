@@ -12,9 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from book_site import CHROMIUM, CHROMIUM_ARGS, QuietHandler, QuietServer, build_warnings
-
-ROOT = Path(__file__).resolve().parent.parent
+from book_site import (  # noqa: F401  (ROOT: tests import it from here)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    QuietHandler,
+    QuietServer,
+    build_warnings,
+)
 
 
 @pytest.fixture(scope="session")
